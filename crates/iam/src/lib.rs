@@ -1,0 +1,1 @@
+//! cloudward-iam (placeholder while the crate is being written).

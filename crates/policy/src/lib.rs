@@ -1,0 +1,1 @@
+//! cloudward-policy (placeholder while the crate is being written).

@@ -1,0 +1,1 @@
+//! cloudward-protocol (placeholder while the crate is being written).

@@ -1,0 +1,1 @@
+//! cloudward-server (placeholder while the crate is being written).

@@ -1,0 +1,1 @@
+//! cloudward-store (placeholder while the crate is being written).

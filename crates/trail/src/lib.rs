@@ -1,0 +1,1 @@
+//! cloudward-trail (placeholder while the crate is being written).
