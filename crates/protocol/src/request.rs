@@ -619,8 +619,22 @@ fn parse_v3(
     limits: &Limits,
 ) -> Result<SignedRequest, ProtocolError> {
     let auth = parse_authorization(authorization, limits)?;
-    let p = parse_params(req, limits)?;
     let headers = req.headers;
+    if req.body.len() > limits.max_body_len {
+        return Err(ProtocolError::RequestTooLarge {
+            location: ParamSource::Body,
+            limit: limits.max_body_len,
+        });
+    }
+    // The body hash is checked before the body is parsed as a form, so a tampered body is
+    // reported as what it is rather than as whatever parse error the damage happens to cause.
+    let body_hash = Sha256::digest(req.body);
+    if let Some(claimed) = single_header(headers, "x-acs-content-sha256")?
+        && hex::decode(claimed).ok().as_deref() != Some(body_hash.as_slice())
+    {
+        return Err(ProtocolError::ContentSha256Mismatch);
+    }
+    let p = parse_params(req, limits)?;
 
     let action = header_or_param(headers, &p.merged, "x-acs-action", "Action")?;
     let version = header_or_param(headers, &p.merged, "x-acs-version", "Version")?;
@@ -671,13 +685,6 @@ fn parse_v3(
                 "The header \"{name}\" is present but not listed in SignedHeaders."
             )));
         }
-    }
-
-    let body_hash = Sha256::digest(req.body);
-    if let Some(claimed) = single_header(headers, "x-acs-content-sha256")?
-        && hex::decode(claimed).ok().as_deref() != Some(body_hash.as_slice())
-    {
-        return Err(ProtocolError::ContentSha256Mismatch);
     }
 
     let Some(canonical_headers) = v3_canonical_headers(headers, &auth.signed_headers) else {
