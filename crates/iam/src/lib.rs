@@ -1,1 +1,14 @@
-//! cloudward-iam (placeholder while the crate is being written).
+//! Identity services: RAM, STS and Resource Directory, and the first-start bootstrap of
+//! the organization's management account.
+
+pub mod bootstrap;
+pub mod sts;
+
+use cloudward_service::ActionSpec;
+
+/// Every action this crate implements, for registration with the server's registry.
+pub fn actions() -> Vec<ActionSpec> {
+    let mut all = Vec::new();
+    all.extend_from_slice(sts::ACTIONS);
+    all
+}

@@ -1,0 +1,393 @@
+//! The RPC endpoint: every call goes through [`handle`], which authenticates, routes,
+//! authorizes, runs the handler, records the audit event and renders the answer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cloudward_protocol::{
+    ApiError, IncomingRequest, ProtocolError, ResponseFormat, SignedRequest, parse_request,
+    product_for_version, render_error, render_success, request_hints,
+};
+use cloudward_service::{
+    ActionSpec, Authenticated, Call, Lookup, PrincipalKind, ReadWrite, RequestContext,
+};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::App;
+use crate::audit::AuditIndex;
+use crate::auth::{PartialIdentity, internal_error};
+
+/// Facts about the TCP/TLS connection a request came over.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnInfo {
+    /// Peer address.
+    pub remote: SocketAddr,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+}
+
+/// Parameter names whose values are never written to the audit trail, whatever the action.
+const ALWAYS_SECRET: &[&str] = &[
+    "AccessKeySecret",
+    "Password",
+    "NewPassword",
+    "OldPassword",
+    "SecurityToken",
+    "AuthenticationCode1",
+    "AuthenticationCode2",
+    "PrivateKey",
+    "Plaintext",
+    "Base32StringSeed",
+    "QRCodePNG",
+];
+
+/// What one call produced, gathered for the response and the audit event.
+struct Outcome {
+    result: Result<Value, ApiError>,
+    format: ResponseFormat,
+    version: Option<String>,
+    action: Option<String>,
+    spec: Option<ActionSpec>,
+    caller: Option<Authenticated>,
+    partial: PartialIdentity,
+    params: Option<cloudward_service::Params>,
+}
+
+/// Axum handler for `/`.
+pub async fn handle(
+    State(app): State<Arc<App>>,
+    axum::Extension(conn): axum::Extension<ConnInfo>,
+    request: Request,
+) -> Response {
+    let started = Instant::now();
+    app.metrics.in_flight(1);
+    let received_at = app.service.clock.now();
+    let request_id = uuid::Uuid::new_v4().to_string().to_ascii_uppercase();
+    let (parts, body) = request.into_parts();
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(256)
+        .collect::<String>();
+    let context = RequestContext {
+        request_id: request_id.clone(),
+        source_ip: conn.remote.ip(),
+        secure_transport: conn.tls,
+        received_at,
+        user_agent,
+        mfa_present: false,
+    };
+
+    let outcome = process(&app, &parts, body, context.clone()).await;
+
+    let known_action = outcome.spec.map(|s| s.name).unwrap_or("unknown");
+    let (status, content_type, bytes, code) = match &outcome.result {
+        Ok(value) => {
+            let (ct, bytes) = render_success(
+                outcome.action.as_deref().unwrap_or(""),
+                &request_id,
+                value.clone(),
+                outcome.format,
+            );
+            (StatusCode::OK, ct, bytes, "OK".to_owned())
+        }
+        Err(err) => {
+            let product = outcome.version.as_deref().and_then(product_for_version);
+            let (ct, bytes) =
+                render_error(err, &request_id, &app.config.host_id, product, outcome.format);
+            let status =
+                StatusCode::from_u16(err.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, ct, bytes, err.code.clone())
+        }
+    };
+
+    // Invariant: exactly one durable audit event per call, before the response leaves.
+    let (index, event) = audit_event(&app, &outcome, &context);
+    let (status, content_type, bytes, code) = match app.audit.record(index, event).await {
+        Ok(_) => {
+            app.metrics.audit_event();
+            (status, content_type, bytes, code)
+        }
+        Err(err) => {
+            tracing::error!(error = %err, request_id = %request_id, "audit event not recorded; failing the call");
+            let (ct, bytes) = render_error(
+                &internal_error(),
+                &request_id,
+                &app.config.host_id,
+                None,
+                outcome.format,
+            );
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ct,
+                bytes,
+                "InternalError".to_owned(),
+            )
+        }
+    };
+
+    app.metrics.observe(known_action, &code, started.elapsed());
+    app.metrics.in_flight(-1);
+    tracing::debug!(request_id = %request_id, action = known_action, code = %code, "rpc call");
+    let mut response = (status, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-acs-request-id", value);
+    }
+    response
+}
+
+async fn process(
+    app: &App,
+    parts: &axum::http::request::Parts,
+    body: Body,
+    context: RequestContext,
+) -> Outcome {
+    let header_pairs: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let query = parts.uri.query().unwrap_or("");
+    let mut outcome = Outcome {
+        result: Ok(Value::Null),
+        format: ResponseFormat::Json,
+        version: None,
+        action: None,
+        spec: None,
+        caller: None,
+        partial: PartialIdentity::default(),
+        params: None,
+    };
+    let body_bytes = match axum::body::to_bytes(body, app.config.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            outcome.result = Err(ProtocolError::RequestTooLarge {
+                location: cloudward_protocol::ParamSource::Body,
+                limit: app.config.max_body_bytes,
+            }
+            .into());
+            return outcome;
+        }
+    };
+    let incoming = IncomingRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query,
+        headers: &header_pairs,
+        body: &body_bytes,
+    };
+    let hints = request_hints(&incoming);
+    outcome.format = hints.format;
+    outcome.version = hints.version.clone();
+    outcome.action = hints.action.clone();
+    outcome.partial.access_key_id = hints.access_key_id.clone();
+
+    if parts.method != Method::GET && parts.method != Method::POST {
+        outcome.result = Err(ApiError::new(
+            "UnsupportedHTTPMethod",
+            405,
+            "The RPC endpoint accepts only GET and POST.",
+        ));
+        return outcome;
+    }
+    let signed: SignedRequest = match parse_request(&incoming, &app.limits) {
+        Ok(signed) => signed,
+        Err(err) => {
+            outcome.result = Err(err.into());
+            return outcome;
+        }
+    };
+    outcome.format = signed.format;
+    outcome.version = Some(signed.version.clone());
+    outcome.action = Some(signed.action.clone());
+
+    let caller = match app.authenticator.authenticate(&signed, context).await {
+        Ok(caller) => caller,
+        Err((err, partial)) => {
+            outcome.partial = partial;
+            outcome.result = Err(err);
+            return outcome;
+        }
+    };
+    outcome.params = Some(signed.params.clone());
+    let spec = match app.registry.lookup(&signed.version, &signed.action) {
+        Lookup::Found(spec) => *spec,
+        Lookup::UnknownVersion => {
+            outcome.caller = Some(caller);
+            outcome.result = Err(ProtocolError::InvalidVersion.into());
+            return outcome;
+        }
+        Lookup::UnknownAction => {
+            outcome.caller = Some(caller);
+            outcome.result = Err(ProtocolError::ActionNotFound.into());
+            return outcome;
+        }
+    };
+    outcome.spec = Some(spec);
+    outcome.caller = Some(caller.clone());
+    // Invariant: the handler runs only with an `Authorized` value from the authorizer.
+    let authorized = match app.authorizer.authorize(caller, &spec, &signed.params).await {
+        Ok(authorized) => authorized,
+        Err(err) => {
+            outcome.result = Err(err);
+            return outcome;
+        }
+    };
+    let call = Call {
+        state: &app.service,
+        auth: &authorized,
+        params: &signed.params,
+    };
+    outcome.result = (spec.handler)(call).await;
+    outcome
+}
+
+/// Builds the ActionTrail event for one call (secrets redacted) and its index columns.
+fn audit_event(app: &App, outcome: &Outcome, context: &RequestContext) -> (AuditIndex, String) {
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let secret_fields = outcome.spec.map(|s| s.secret_fields).unwrap_or(&[]);
+    let is_secret = |name: &str| ALWAYS_SECRET.contains(&name) || secret_fields.contains(&name);
+    let (identity, account_id, user_name, access_key_id) = match &outcome.caller {
+        Some(caller) => {
+            let p = caller.principal();
+            let (kind, user_name) = match &p.kind {
+                PrincipalKind::Root => ("root-account", "root".to_owned()),
+                PrincipalKind::User { user_name, .. } => ("ram-user", user_name.clone()),
+                PrincipalKind::AssumedRole {
+                    role_name,
+                    session_name,
+                    ..
+                } => ("assumed-role", format!("{role_name}:{session_name}")),
+            };
+            (
+                json!({
+                    "type": kind,
+                    "principalId": p.principal_id(),
+                    "accountId": p.account_id,
+                    "accessKeyId": p.access_key_id,
+                    "userName": user_name,
+                    "sessionContext": {"attributes": {"mfaAuthenticated": context.mfa_present.to_string()}},
+                }),
+                p.account_id.clone(),
+                user_name,
+                p.access_key_id.clone(),
+            )
+        }
+        None => {
+            let account = outcome.partial.account_id.clone().unwrap_or_default();
+            let key = outcome.partial.access_key_id.clone().unwrap_or_default();
+            (
+                json!({
+                    "type": "unauthenticated",
+                    "accountId": account,
+                    "accessKeyId": key,
+                }),
+                account,
+                String::new(),
+                key,
+            )
+        }
+    };
+    let request_parameters: Map<String, Value> = outcome
+        .params
+        .iter()
+        .flatten()
+        .map(|(k, v)| {
+            let value = if is_secret(k) {
+                Value::from("******")
+            } else {
+                Value::from(v.as_str())
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    let rw = match outcome.spec.map(|s| s.rw) {
+        Some(ReadWrite::Write) => "Write",
+        Some(ReadWrite::Read) => "Read",
+        None => "Unknown",
+    };
+    let event_name = outcome.action.clone().unwrap_or_default();
+    let service_name = outcome
+        .spec
+        .map(|s| s.product.to_owned())
+        .or_else(|| outcome.version.as_deref().and_then(product_for_version).map(str::to_owned))
+        .unwrap_or_default();
+    let mut event = json!({
+        "eventId": event_id,
+        "eventVersion": 1,
+        "eventSource": outcome.spec.map(|s| s.event_source).unwrap_or(""),
+        "eventName": event_name,
+        "eventType": "ApiCall",
+        "eventCategory": "Management",
+        "eventRW": rw,
+        "eventTime": cloudward_protocol::format_timestamp(context.received_at),
+        "acsRegion": app.service.region,
+        "requestId": context.request_id,
+        "apiVersion": outcome.version.clone().unwrap_or_default(),
+        "serviceName": service_name,
+        "sourceIpAddress": context.source_ip.to_string(),
+        "userAgent": context.user_agent,
+        "userIdentity": identity,
+        "requestParameters": request_parameters,
+        "additionalEventData": {"Scheme": if context.secure_transport { "https" } else { "http" }},
+    });
+    match &outcome.result {
+        Ok(value) => {
+            if rw == "Write" {
+                event["responseElements"] = redact(value, &is_secret);
+            }
+        }
+        Err(err) => {
+            event["errorCode"] = Value::from(err.code.as_str());
+            event["errorMessage"] = Value::from(err.message.as_str());
+        }
+    }
+    let index = AuditIndex {
+        event_id,
+        event_time_ms: i64::try_from(
+            (context.received_at - OffsetDateTime::UNIX_EPOCH).whole_milliseconds(),
+        )
+        .unwrap_or(0),
+        account_id,
+        event_name,
+        service_name,
+        event_rw: rw.to_owned(),
+        user_name,
+        access_key_id,
+    };
+    (index, event.to_string())
+}
+
+fn redact(value: &Value, is_secret: &dyn Fn(&str) -> bool) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    if is_secret(k) {
+                        (k.clone(), Value::from("******"))
+                    } else {
+                        (k.clone(), redact(v, is_secret))
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, is_secret)).collect()),
+        other => other.clone(),
+    }
+}
