@@ -173,7 +173,7 @@ pub struct SessionContext {
     /// The role or principal that issued the session (AWS-style; optional).
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
+        skip_serializing_if = "absent",
         serialize_with = "canonical_opt_value"
     )]
     pub session_issuer: Option<Value>,
@@ -247,7 +247,7 @@ pub struct ActionTrailEvent {
     /// Response body on success (secrets redacted); absent on failure.
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
+        skip_serializing_if = "absent",
         serialize_with = "canonical_opt_value"
     )]
     pub response_elements: Option<Value>,
@@ -341,6 +341,13 @@ impl RedactedEvent {
         }
         Ok(redacted)
     }
+}
+
+/// `None` and `Some(null)` both mean "absent": writing neither keeps parse -> serialize
+/// stable (a written `null` would read back as `None`).
+#[allow(clippy::ref_option)]
+fn absent(v: &Option<Value>) -> bool {
+    matches!(v, None | Some(Value::Null))
 }
 
 /// Writes a JSON value with object keys sorted, recursively.
