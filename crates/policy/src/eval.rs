@@ -3,8 +3,9 @@
 //! Pipeline (see `docs/policy.md` for the full rules):
 //!
 //! 1. control policies, level by level from the account up to the root: every level must
-//!    Allow (skipped for the management account, service-linked roles and, unless a policy has
-//!    [`EffectScope::All`](crate::EffectScope::All), the account owner);
+//!    Allow (skipped for the management account and service-linked roles; the account owner
+//!    is bound only by the Deny statements of [`EffectScope::All`](crate::EffectScope::All)
+//!    policies);
 //! 2. the session policy, when present, must Allow;
 //! 3. identity policies (account level, then resource-group level when the account level is
 //!    an implicit deny) ∪ resource policies;
@@ -522,6 +523,13 @@ pub fn evaluate<'a>(policies: &Policies<'a>, request: &Request) -> Decision<'a> 
                     continue;
                 }
                 let t = stage_from_match(stage, set, set.find(request, owner));
+                if owner && t.result != StageResult::ExplicitDeny {
+                    trace.push(skipped(
+                        stage,
+                        "only Deny statements of EffectScope All control policies bind the account owner",
+                    ));
+                    continue;
+                }
                 if t.result == StageResult::ImplicitDeny && control_failed.is_none() {
                     control_failed = Some(stage);
                 }
