@@ -56,9 +56,9 @@ fn parse_inner(b: &[u8]) -> Option<OffsetDateTime> {
     Some(date.with_time(time).assume_utc())
 }
 
-/// Formats a timestamp as `yyyy-MM-ddTHH:mm:ssZ` in UTC, dropping sub-second precision, the
-/// form every Alibaba SDK sends. Years outside 0..=9999 are clamped by `time` itself not being
-/// able to represent them without the `large-dates` feature.
+/// Formats a timestamp as `yyyy-MM-ddTHH:mm:ssZ` in UTC, dropping sub-second precision: the
+/// form every Alibaba SDK sends. Only years 0..=9999 give a string that [`parse_timestamp`]
+/// accepts back; callers pass the current time, so that is not a practical limit.
 pub fn format_timestamp(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
     format!(
