@@ -1,11 +1,14 @@
 //! Signed checkpoints: note format, strict parsing, signatures, key rotation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
-use cloudward_trail::checkpoint::{
-    ParseError, TrustedKey, key_id, verify_checkpoint_consistency,
-};
+use cloudward_trail::checkpoint::{ParseError, TrustedKey, key_id, verify_checkpoint_consistency};
 use cloudward_trail::merkle::{self, EMPTY_ROOT, MemoryTree};
 use cloudward_trail::{Checkpoint, CheckpointError, Keyring, SignedCheckpoint};
 use proptest::prelude::*;
@@ -13,7 +16,12 @@ use proptest::prelude::*;
 const ORIGIN: &str = "cloudward.test/audit/1234567890";
 
 fn cp(size: u64, root: [u8; 32], timestamp: u64) -> Checkpoint {
-    Checkpoint { origin: ORIGIN.into(), size, root, timestamp }
+    Checkpoint {
+        origin: ORIGIN.into(),
+        size,
+        root,
+        timestamp,
+    }
 }
 
 #[test]
@@ -24,7 +32,10 @@ fn text_format_is_a_signed_note() {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some(ORIGIN));
     assert_eq!(lines.next(), Some("5"));
-    assert_eq!(lines.next(), Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="));
+    assert_eq!(
+        lines.next(),
+        Some("BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=")
+    );
     assert_eq!(lines.next(), Some("timestamp 1700000000"));
     assert_eq!(lines.next(), Some(""));
     let sig = lines.next().unwrap();
@@ -57,20 +68,37 @@ fn verify_accepts_good_and_rejects_tampering() {
 
     let mut changed = signed.clone();
     changed.checkpoint.size = 11;
-    assert!(matches!(ring.verify(&changed), Err(CheckpointError::BadSignature { .. })));
+    assert!(matches!(
+        ring.verify(&changed),
+        Err(CheckpointError::BadSignature { .. })
+    ));
     let mut changed = signed.clone();
     changed.checkpoint.root[0] ^= 1;
-    assert!(matches!(ring.verify(&changed), Err(CheckpointError::BadSignature { .. })));
+    assert!(matches!(
+        ring.verify(&changed),
+        Err(CheckpointError::BadSignature { .. })
+    ));
     let mut changed = signed.clone();
     changed.signatures[0].signature[10] ^= 1;
-    assert!(matches!(ring.verify(&changed), Err(CheckpointError::BadSignature { .. })));
+    assert!(matches!(
+        ring.verify(&changed),
+        Err(CheckpointError::BadSignature { .. })
+    ));
     let mut changed = signed.clone();
     changed.signatures[0].signature.pop();
-    assert!(matches!(ring.verify(&changed), Err(CheckpointError::BadSignature { .. })));
+    assert!(matches!(
+        ring.verify(&changed),
+        Err(CheckpointError::BadSignature { .. })
+    ));
 
     // Unknown key only: no trusted signature.
-    let other = common::signer("audit", 4).sign(cp(10, [1; 32], 100)).unwrap();
-    assert!(matches!(ring.verify(&other), Err(CheckpointError::NoTrustedSignature)));
+    let other = common::signer("audit", 4)
+        .sign(cp(10, [1; 32], 100))
+        .unwrap();
+    assert!(matches!(
+        ring.verify(&other),
+        Err(CheckpointError::NoTrustedSignature)
+    ));
     // Unknown co-signature next to a good one is ignored.
     let mut cosigned = signed.clone();
     common::signer("witness", 5).cosign(&mut cosigned).unwrap();
@@ -96,9 +124,15 @@ fn key_rotation_keeps_old_checkpoints_verifiable() {
 
     // The retired key cannot sign new checkpoints, nor the new key old ones.
     let late = old.sign(cp(300, [4; 32], 2_500)).unwrap();
-    assert!(matches!(ring.verify(&late), Err(CheckpointError::KeyNotValid { .. })));
+    assert!(matches!(
+        ring.verify(&late),
+        Err(CheckpointError::KeyNotValid { .. })
+    ));
     let early = new.sign(cp(50, [5; 32], 1_000)).unwrap();
-    assert!(matches!(ring.verify(&early), Err(CheckpointError::KeyNotValid { .. })));
+    assert!(matches!(
+        ring.verify(&early),
+        Err(CheckpointError::KeyNotValid { .. })
+    ));
 
     // keys.json round trip keeps validity windows.
     let json = ring.to_json().unwrap();
@@ -108,7 +142,10 @@ fn key_rotation_keeps_old_checkpoints_verifiable() {
 
     // Removing the old key: old checkpoints stop verifying.
     assert!(ring.remove("audit", old.key_id()));
-    assert!(matches!(ring.verify(&before), Err(CheckpointError::NoTrustedSignature)));
+    assert!(matches!(
+        ring.verify(&before),
+        Err(CheckpointError::NoTrustedSignature)
+    ));
     assert!(ring.verify(&after).is_ok());
 }
 
@@ -129,16 +166,37 @@ fn strict_parser_rejects_near_misses() {
         (good.replacen("\n42\n", "\n042\n", 1), "leading zero size"),
         (good.replacen("\n42\n", "\n+42\n", 1), "signed size"),
         (good.replacen("\n42\n", "\n 42\n", 1), "space in size"),
-        (good.replacen("\n42\n", "\n18446744073709551616\n", 1), "size overflow"),
-        (good.replacen("timestamp 77", "timestamp 077", 1), "leading zero timestamp"),
-        (good.replacen("timestamp 77", "timestamp: 77", 1), "bad timestamp key"),
+        (
+            good.replacen("\n42\n", "\n18446744073709551616\n", 1),
+            "size overflow",
+        ),
+        (
+            good.replacen("timestamp 77", "timestamp 077", 1),
+            "leading zero timestamp",
+        ),
+        (
+            good.replacen("timestamp 77", "timestamp: 77", 1),
+            "bad timestamp key",
+        ),
         (good.replacen("timestamp 77\n", "", 1), "missing timestamp"),
-        (good.replacen("timestamp 77\n", "timestamp 77\nextra\n", 1), "extra body line"),
-        (good.replacen("CQk=\n", "CQl=\n", 1), "non-canonical base64 trailing bits"),
-        (good.replacen("CQk=\n", "CQkJCQ==\n", 1), "root of wrong length"),
+        (
+            good.replacen("timestamp 77\n", "timestamp 77\nextra\n", 1),
+            "extra body line",
+        ),
+        (
+            good.replacen("CQk=\n", "CQl=\n", 1),
+            "non-canonical base64 trailing bits",
+        ),
+        (
+            good.replacen("CQk=\n", "CQkJCQ==\n", 1),
+            "root of wrong length",
+        ),
         (good.replacen("=\n", "\n", 1), "unpadded root"),
         (good.replacen(ORIGIN, "", 1), "empty origin"),
-        (good.replacen(ORIGIN, &format!(" {ORIGIN}"), 1), "origin with leading space"),
+        (
+            good.replacen(ORIGIN, &format!(" {ORIGIN}"), 1),
+            "origin with leading space",
+        ),
         (good.replacen("\n\n", "\n", 1), "no blank line"),
         (good.replacen("\n\n", "\n\n\n", 1), "two blank lines"),
         (good.trim_end().to_owned(), "no final newline"),
@@ -149,17 +207,26 @@ fn strict_parser_rejects_near_misses() {
         (good.replacen(&sig_line, "", 1), "no signatures"),
         (good.replace('\n', "\r\n"), "CRLF"),
         (format!("{good}{sig_line}"), "unterminated extra signature"),
-        (good.replacen(&sig_line, &format!("{sig_line} "), 1), "trailing space on signature"),
+        (
+            good.replacen(&sig_line, &format!("{sig_line} "), 1),
+            "trailing space on signature",
+        ),
     ];
     for (text, why) in variants {
         assert_ne!(text, good, "variant {why} did not change the text");
-        assert!(SignedCheckpoint::parse(text.as_bytes()).is_err(), "accepted: {why}:\n{text}");
+        assert!(
+            SignedCheckpoint::parse(text.as_bytes()).is_err(),
+            "accepted: {why}:\n{text}"
+        );
     }
     assert!(matches!(
         SignedCheckpoint::parse(&vec![b'a'; 20_000]),
         Err(ParseError::TooLong)
     ));
-    assert!(matches!(SignedCheckpoint::parse(b"\xff\xfe"), Err(ParseError::NotUtf8)));
+    assert!(matches!(
+        SignedCheckpoint::parse(b"\xff\xfe"),
+        Err(ParseError::NotUtf8)
+    ));
 }
 
 #[test]

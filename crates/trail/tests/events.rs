@@ -1,11 +1,18 @@
 //! Event model, canonical bytes and redaction.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
 use cloudward_trail::RedactedEvent;
 use cloudward_trail::event::{ActionTrailEvent, IdentityType};
-use cloudward_trail::redact::{GLOBAL_SECRET_FIELDS, REDACTED, SECRET_FIELD_REGISTRY, secret_fields};
+use cloudward_trail::redact::{
+    GLOBAL_SECRET_FIELDS, REDACTED, SECRET_FIELD_REGISTRY, secret_fields,
+};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -14,9 +21,23 @@ fn json_field_names_follow_actiontrail() {
     let bytes = common::redacted(7).canonical_bytes().unwrap();
     let v: Value = serde_json::from_slice(&bytes).unwrap();
     for key in [
-        "eventId", "eventVersion", "eventName", "eventSource", "eventType", "eventCategory",
-        "eventRW", "eventTime", "acsRegion", "requestId", "apiVersion", "serviceName",
-        "sourceIpAddress", "userAgent", "userIdentity", "requestParameters", "responseElements",
+        "eventId",
+        "eventVersion",
+        "eventName",
+        "eventSource",
+        "eventType",
+        "eventCategory",
+        "eventRW",
+        "eventTime",
+        "acsRegion",
+        "requestId",
+        "apiVersion",
+        "serviceName",
+        "sourceIpAddress",
+        "userAgent",
+        "userIdentity",
+        "requestParameters",
+        "responseElements",
     ] {
         assert!(v.get(key).is_some(), "missing {key} in {v}");
     }
@@ -28,7 +49,10 @@ fn json_field_names_follow_actiontrail() {
     for key in ["principalId", "accountId", "accessKeyId", "userName"] {
         assert!(id.get(key).is_some(), "missing userIdentity.{key}");
     }
-    assert_eq!(id["sessionContext"]["attributes"]["mfaAuthenticated"], json!("false"));
+    assert_eq!(
+        id["sessionContext"]["attributes"]["mfaAuthenticated"],
+        json!("false")
+    );
     // eventId comes first so tools can find it without parsing.
     assert!(bytes.starts_with(b"{\"eventId\":\""));
 }
@@ -104,7 +128,10 @@ fn canonical_bytes_ignore_map_insertion_order() {
     let (a, b) = (a.redact().unwrap(), b.redact().unwrap());
     assert_eq!(a.canonical_bytes().unwrap(), b.canonical_bytes().unwrap());
     let text = String::from_utf8(a.canonical_bytes().unwrap()).unwrap();
-    assert!(text.contains(r#""requestParameters":{"Alpha":{"x":[{"a":1,"b":2}],"y":1},"Zeta":1}"#), "{text}");
+    assert!(
+        text.contains(r#""requestParameters":{"Alpha":{"x":[{"a":1,"b":2}],"y":1},"Zeta":1}"#),
+        "{text}"
+    );
     assert!(!text.contains('\n') && !text.contains(": "));
 }
 
@@ -140,7 +167,9 @@ fn every_declared_secret_is_redacted() {
         let secret = format!("s3cr3t-{n}-{field}-value");
         let lower = {
             let mut c = field.chars();
-            c.next().map(|h| h.to_ascii_lowercase().to_string() + c.as_str()).unwrap()
+            c.next()
+                .map(|h| h.to_ascii_lowercase().to_string() + c.as_str())
+                .unwrap()
         };
         let mut e = common::event(n as u64);
         e.service_name = service.to_owned();
@@ -148,12 +177,19 @@ fn every_declared_secret_is_redacted() {
         let p = &mut e.request_parameters;
         p.insert(field.to_owned(), json!(secret));
         p.insert(format!("Credentials.{field}"), json!(secret));
-        p.insert("Nested".into(), json!({"Inner": {field: secret}, "List": [{field: secret}, {lower.clone(): [secret]}]}));
-        e.response_elements = Some(json!({"Result": {lower.clone(): secret, field: {"deep": secret}}}));
+        p.insert(
+            "Nested".into(),
+            json!({"Inner": {field: secret}, "List": [{field: secret}, {lower.clone(): [secret]}]}),
+        );
+        e.response_elements =
+            Some(json!({"Result": {lower.clone(): secret, field: {"deep": secret}}}));
         e.additional_event_data = Some(Map::from_iter([(field.to_string(), json!(secret))]));
         let bytes = e.redact().unwrap().canonical_bytes().unwrap();
         let text = String::from_utf8(bytes).unwrap();
-        assert!(!text.contains(&secret), "{service}/{action}/{field} leaked: {text}");
+        assert!(
+            !text.contains(&secret),
+            "{service}/{action}/{field} leaked: {text}"
+        );
         assert!(text.contains(REDACTED));
     }
 }
@@ -165,10 +201,17 @@ fn action_registry_is_specific_and_case_insensitive() {
     assert!(secret_fields("Ecs", "DescribeInstances").is_empty());
     // Action-specific names are redacted only where declared (or passed as extra).
     let mut e = common::event(1);
-    e.request_parameters.insert("SecretData".into(), json!("keep-me"));
+    e.request_parameters
+        .insert("SecretData".into(), json!("keep-me"));
     let text = String::from_utf8(e.clone().redact().unwrap().canonical_bytes().unwrap()).unwrap();
     assert!(text.contains("keep-me"));
-    let text = String::from_utf8(e.redact_with(&["SecretData"]).unwrap().canonical_bytes().unwrap()).unwrap();
+    let text = String::from_utf8(
+        e.redact_with(&["SecretData"])
+            .unwrap()
+            .canonical_bytes()
+            .unwrap(),
+    )
+    .unwrap();
     assert!(!text.contains("keep-me"));
 }
 
@@ -183,7 +226,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         ".{0,12}".prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 32, 6, |inner| {

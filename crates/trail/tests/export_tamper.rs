@@ -1,6 +1,11 @@
 //! Exported trails: an untouched export verifies; every kind of tampering is caught
 //! and the report names the first bad record.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -22,7 +27,14 @@ const FILE2: &str = "events-00000000000000000200.jsonl";
 
 /// 250 events in files of 100, checkpoints at 100, 200 and 250 signed by `signer(ts)`.
 fn build(dir: &Path, gzip: bool, signer_for: &dyn Fn(u64) -> CheckpointSigner) -> Keyring {
-    let mut w = ExportWriter::create(dir, ExportOptions { events_per_file: 100, gzip }).unwrap();
+    let mut w = ExportWriter::create(
+        dir,
+        ExportOptions {
+            events_per_file: 100,
+            gzip,
+        },
+    )
+    .unwrap();
     let mut ring = Keyring::new();
     for i in 0..250u64 {
         w.append(&common::redacted(i)).unwrap();
@@ -30,7 +42,8 @@ fn build(dir: &Path, gzip: bool, signer_for: &dyn Fn(u64) -> CheckpointSigner) -
             let ts = 1_700_000_000 + w.size();
             let s = signer_for(ts);
             let _ = ring.add(s.trusted_key(None));
-            w.write_checkpoint(&s.sign(w.checkpoint(ORIGIN, ts)).unwrap()).unwrap();
+            w.write_checkpoint(&s.sign(w.checkpoint(ORIGIN, ts)).unwrap())
+                .unwrap();
         }
     }
     w.write_keys(&ring).unwrap();
@@ -49,11 +62,19 @@ fn verify(dir: &Path, ring: &Keyring) -> VerifyReport {
 }
 
 fn lines(path: &Path) -> Vec<String> {
-    fs::read_to_string(path).unwrap().lines().map(str::to_owned).collect()
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 fn write_lines(path: &Path, lines: &[String]) {
-    fs::write(path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
 }
 
 fn cp_path(dir: &Path, size: u64) -> PathBuf {
@@ -61,7 +82,10 @@ fn cp_path(dir: &Path, size: u64) -> PathBuf {
 }
 
 fn expect(report: &VerifyReport, kind: FailureKind) -> &cloudward_trail::Failure {
-    let f = report.failure.as_ref().unwrap_or_else(|| panic!("expected {kind:?}, verified OK"));
+    let f = report
+        .failure
+        .as_ref()
+        .unwrap_or_else(|| panic!("expected {kind:?}, verified OK"));
     assert_eq!(f.kind, kind, "{f}");
     f
 }
@@ -78,7 +102,10 @@ fn untouched_export_verifies() {
         assert_eq!(r.latest_checkpoint.as_ref().unwrap().size, 250);
         assert_eq!(r.unanchored_events, 0);
         // Semantic check of every event also passes.
-        let strict = VerifyOptions { check_events: true, ..VerifyOptions::default() };
+        let strict = VerifyOptions {
+            check_events: true,
+            ..VerifyOptions::default()
+        };
         assert!(verify_export(dir.path(), &ring, &strict).unwrap().is_ok());
         // The keys.json in the export loads and verifies the export too.
         let copy = Keyring::from_json(&fs::read(dir.path().join("keys.json")).unwrap()).unwrap();
@@ -98,10 +125,16 @@ fn edited_event_is_named_exactly() {
     assert_eq!(f.file.as_deref(), Some(FILE1));
     assert_eq!(f.line, Some(51));
     assert_eq!(f.event_index, Some(150));
-    assert_eq!(f.event_id.as_deref(), Some("00000000-0000-4000-8000-000000000150"));
+    assert_eq!(
+        f.event_id.as_deref(),
+        Some("00000000-0000-4000-8000-000000000150")
+    );
     assert_eq!(r.events, 150, "events before the bad one were accepted");
     let text = f.to_string();
-    assert!(text.contains(FILE1) && text.contains(":51") && text.contains("150"), "{text}");
+    assert!(
+        text.contains(FILE1) && text.contains(":51") && text.contains("150"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -110,16 +143,33 @@ fn edit_with_recomputed_leaf_hash_is_caught_by_the_signed_root() {
     let path = dir.path().join(FILE1);
     let mut l = lines(&path);
     let old = parse_event_line(l[50].as_bytes()).unwrap();
-    let edited = String::from_utf8(old.event.to_vec()).unwrap().replace("192.0.2.10", "198.51.100.1");
+    let edited = String::from_utf8(old.event.to_vec())
+        .unwrap()
+        .replace("192.0.2.10", "198.51.100.1");
     let mut out = Vec::new();
-    write_event_line(&mut out, 150, &leaf_hash(edited.as_bytes()), edited.as_bytes()).unwrap();
+    write_event_line(
+        &mut out,
+        150,
+        &leaf_hash(edited.as_bytes()),
+        edited.as_bytes(),
+    )
+    .unwrap();
     l[50] = String::from_utf8(out).unwrap().trim_end().to_owned();
     write_lines(&path, &l);
     let r = verify(dir.path(), &ring);
     let f = expect(&r, FailureKind::RootMismatch);
     assert_eq!(f.checkpoint_size, Some(200));
-    assert_eq!(f.event_index, Some(100), "the range starts after the last good checkpoint");
-    assert!(f.file.as_deref().unwrap().ends_with("00000000000000000200.txt"));
+    assert_eq!(
+        f.event_index,
+        Some(100),
+        "the range starts after the last good checkpoint"
+    );
+    assert!(
+        f.file
+            .as_deref()
+            .unwrap()
+            .ends_with("00000000000000000200.txt")
+    );
     assert!(f.detail.contains("[100, 200)"), "{}", f.detail);
 }
 
@@ -132,7 +182,10 @@ fn deleted_event_is_missing() {
     write_lines(&path, &l);
     let r = verify(dir.path(), &ring);
     let f = expect(&r, FailureKind::Missing);
-    assert_eq!((f.file.as_deref(), f.line, f.event_index), (Some(FILE1), Some(51), Some(150)));
+    assert_eq!(
+        (f.file.as_deref(), f.line, f.event_index),
+        (Some(FILE1), Some(51), Some(150))
+    );
     assert!(f.detail.contains("[150, 151)"), "{}", f.detail);
 }
 
@@ -142,7 +195,10 @@ fn deleted_file_is_missing() {
     fs::remove_file(dir.path().join(FILE1)).unwrap();
     let r = verify(dir.path(), &ring);
     let f = expect(&r, FailureKind::Missing);
-    assert_eq!((f.file.as_deref(), f.line, f.event_index), (Some(FILE2), Some(1), Some(100)));
+    assert_eq!(
+        (f.file.as_deref(), f.line, f.event_index),
+        (Some(FILE2), Some(1), Some(100))
+    );
 }
 
 #[test]
@@ -154,8 +210,14 @@ fn swapped_events_are_reordered() {
     write_lines(&path, &l);
     let r = verify(dir.path(), &ring);
     let f = expect(&r, FailureKind::Reordered);
-    assert_eq!((f.file.as_deref(), f.line, f.event_index), (Some(FILE0), Some(11), Some(10)));
-    assert_eq!(f.event_id.as_deref(), Some("00000000-0000-4000-8000-000000000011"));
+    assert_eq!(
+        (f.file.as_deref(), f.line, f.event_index),
+        (Some(FILE0), Some(11), Some(10))
+    );
+    assert_eq!(
+        f.event_id.as_deref(),
+        Some("00000000-0000-4000-8000-000000000011")
+    );
 }
 
 #[test]
@@ -182,7 +244,10 @@ fn truncated_last_file_partial_line() {
     fs::write(&path, &bytes[..bytes.len() - 40]).unwrap();
     let r = verify(dir.path(), &ring);
     let f = expect(&r, FailureKind::Truncated);
-    assert_eq!((f.file.as_deref(), f.line, f.event_index), (Some(FILE2), Some(50), Some(249)));
+    assert_eq!(
+        (f.file.as_deref(), f.line, f.event_index),
+        (Some(FILE2), Some(50), Some(249))
+    );
 }
 
 #[test]
@@ -207,7 +272,10 @@ fn truncated_gzip_file() {
     fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     let r = verify(dir.path(), &ring);
     let f = r.failure.as_ref().unwrap();
-    assert!(matches!(f.kind, FailureKind::Unreadable | FailureKind::Truncated), "{f}");
+    assert!(
+        matches!(f.kind, FailureKind::Unreadable | FailureKind::Truncated),
+        "{f}"
+    );
     assert_eq!(f.file.as_deref(), Some(format!("{FILE2}.gz").as_str()));
 }
 
@@ -219,7 +287,11 @@ fn altered_checkpoint_root_breaks_its_signature() {
     let root_line = text.lines().nth(2).unwrap().to_owned();
     let mut other = root_line.clone().into_bytes();
     other[0] = if other[0] == b'A' { b'B' } else { b'A' };
-    fs::write(&path, text.replacen(&root_line, std::str::from_utf8(&other).unwrap(), 1)).unwrap();
+    fs::write(
+        &path,
+        text.replacen(&root_line, std::str::from_utf8(&other).unwrap(), 1),
+    )
+    .unwrap();
     let r = verify(dir.path(), &ring);
     let f = expect(&r, FailureKind::BadSignature);
     assert_eq!(f.checkpoint_size, Some(200));
@@ -249,7 +321,11 @@ fn altered_signature_is_bad() {
     let mut bad = sig_line.clone().into_bytes();
     let i = b64_start + 20;
     bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
-    fs::write(&path, text.replacen(&sig_line, std::str::from_utf8(&bad).unwrap(), 1)).unwrap();
+    fs::write(
+        &path,
+        text.replacen(&sig_line, std::str::from_utf8(&bad).unwrap(), 1),
+    )
+    .unwrap();
     let f = expect(&verify(dir.path(), &ring), FailureKind::BadSignature).clone();
     assert_eq!(f.checkpoint_size, Some(100));
     assert!(f.file.unwrap().ends_with("00000000000000000100.txt"));
@@ -307,14 +383,18 @@ fn unanchored_tail() {
     for i in 0..30 {
         w.append(&common::redacted(i)).unwrap();
         if i == 19 {
-            w.write_checkpoint(&s.sign(w.checkpoint(ORIGIN, 5)).unwrap()).unwrap();
+            w.write_checkpoint(&s.sign(w.checkpoint(ORIGIN, 5)).unwrap())
+                .unwrap();
         }
     }
     w.finish().unwrap();
     let r = verify(dir.path(), &ring);
     let f = expect(&r, FailureKind::UnanchoredTail);
     assert_eq!(f.event_index, Some(20));
-    let lenient = VerifyOptions { allow_unanchored_tail: true, ..VerifyOptions::default() };
+    let lenient = VerifyOptions {
+        allow_unanchored_tail: true,
+        ..VerifyOptions::default()
+    };
     let r = verify_export(dir.path(), &ring, &lenient).unwrap();
     assert!(r.is_ok());
     assert_eq!(r.unanchored_events, 10);
@@ -326,13 +406,19 @@ fn no_checkpoint_anchors_nothing() {
     let mut w = ExportWriter::create(dir.path(), ExportOptions::default()).unwrap();
     w.append(&common::redacted(0)).unwrap();
     w.finish().unwrap();
-    expect(&verify(dir.path(), &Keyring::new()), FailureKind::NoCheckpoint);
+    expect(
+        &verify(dir.path(), &Keyring::new()),
+        FailureKind::NoCheckpoint,
+    );
 }
 
 #[test]
 fn wrong_origin_and_fork() {
     let (dir, ring) = fresh(false);
-    let opts = VerifyOptions { expected_origin: Some("other.log".into()), ..VerifyOptions::default() };
+    let opts = VerifyOptions {
+        expected_origin: Some("other.log".into()),
+        ..VerifyOptions::default()
+    };
     let r = verify_export(dir.path(), &ring, &opts).unwrap();
     expect(&r, FailureKind::OriginMismatch);
 
@@ -341,7 +427,13 @@ fn wrong_origin_and_fork() {
     signed.checkpoint.root[5] ^= 1;
     signed.signatures.clear();
     common::signer("audit", 1).cosign(&mut signed).unwrap();
-    fs::write(dir.path().join(CHECKPOINT_DIR).join("00000000000000000200-b.txt"), signed.to_text().unwrap()).unwrap();
+    fs::write(
+        dir.path()
+            .join(CHECKPOINT_DIR)
+            .join("00000000000000000200-b.txt"),
+        signed.to_text().unwrap(),
+    )
+    .unwrap();
     expect(&verify(dir.path(), &ring), FailureKind::Fork);
 }
 
@@ -359,7 +451,10 @@ fn writer_refuses_bad_input() {
     w.write_checkpoint(&ok).unwrap();
     assert!(w.write_checkpoint(&ok).is_err(), "duplicate checkpoint");
     w.finish().unwrap();
-    assert!(ExportWriter::create(dir.path(), ExportOptions::default()).is_err(), "non-empty dir");
+    assert!(
+        ExportWriter::create(dir.path(), ExportOptions::default()).is_err(),
+        "non-empty dir"
+    );
 }
 
 #[test]
@@ -371,5 +466,8 @@ fn malformed_line() {
     write_lines(&path, &l);
     let f = expect(&verify(dir.path(), &ring), FailureKind::Malformed).clone();
     assert_eq!((f.line, f.event_index), (Some(4), Some(3)));
-    assert_eq!(f.event_id.as_deref(), Some("00000000-0000-4000-8000-000000000003"));
+    assert_eq!(
+        f.event_id.as_deref(),
+        Some("00000000-0000-4000-8000-000000000003")
+    );
 }

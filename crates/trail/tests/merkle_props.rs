@@ -1,7 +1,12 @@
 //! Differential property tests: proofs and roots from the crate against a deliberately
 //! simple recursive reference written straight from the RFC 6962 definitions (MTH,
 //! PATH, SUBPROOF), hashing with `sha2` directly rather than through the crate.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use cloudward_trail::merkle::{
     self, Frontier, Hash, MemoryTree, verify_consistency, verify_inclusion,

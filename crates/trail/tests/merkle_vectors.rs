@@ -8,7 +8,12 @@
 //! vectors that use short "don't care" placeholders for roots the verifier must not
 //! look at (or only compare) get each placeholder mapped to SHA-256 of its bytes,
 //! which keeps equal placeholders equal and distinct ones distinct.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,8 +28,13 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 fn corpus() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/merkle/testdata");
-    assert!(root.is_dir(), "Merkle corpus not found at {}", root.display());
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/merkle/testdata");
+    assert!(
+        root.is_dir(),
+        "Merkle corpus not found at {}",
+        root.display()
+    );
     root
 }
 
@@ -56,7 +66,9 @@ impl Field {
 }
 
 fn field(v: &Value) -> Field {
-    let bytes = B64.decode(v.as_str().expect("hash field is a string")).unwrap();
+    let bytes = B64
+        .decode(v.as_str().expect("hash field is a string"))
+        .unwrap();
     match <[u8; 32]>::try_from(bytes.as_slice()) {
         Ok(h) => Field::Hash(h),
         Err(_) => Field::Other(bytes),
@@ -119,7 +131,8 @@ fn run_family(
 }
 
 fn u(v: &Value, k: &str) -> u64 {
-    v[k].as_u64().unwrap_or_else(|| panic!("{k} is not a u64: {}", v[k]))
+    v[k].as_u64()
+        .unwrap_or_else(|| panic!("{k} is not a u64: {}", v[k]))
 }
 
 #[test]
@@ -238,16 +251,31 @@ fn generated_proofs_match_happy_vectors() {
                 .collect();
             if family == "inclusion" {
                 let (i, n) = (u(&v, "leafIdx"), u(&v, "treeSize"));
-                let Field::Hash(root) = field(&v["root"]) else { continue };
+                let Field::Hash(root) = field(&v["root"]) else {
+                    continue;
+                };
                 assert_eq!(merkle::root(&tree, n).unwrap(), root, "{}", path.display());
-                assert_eq!(merkle::inclusion_proof(&tree, i, n).unwrap(), want, "{}", path.display());
+                assert_eq!(
+                    merkle::inclusion_proof(&tree, i, n).unwrap(),
+                    want,
+                    "{}",
+                    path.display()
+                );
             } else {
                 let (m, n) = (u(&v, "size1"), u(&v, "size2"));
-                assert_eq!(merkle::consistency_proof(&tree, m, n).unwrap(), want, "{}", path.display());
+                assert_eq!(
+                    merkle::consistency_proof(&tree, m, n).unwrap(),
+                    want,
+                    "{}",
+                    path.display()
+                );
             }
             checked += 1;
         }
     }
-    assert!(checked >= 8, "expected happy-path vectors to compare against, found {checked}");
+    assert!(
+        checked >= 8,
+        "expected happy-path vectors to compare against, found {checked}"
+    );
     println!("generated proofs matched {checked} happy-path vectors");
 }

@@ -18,11 +18,20 @@ pub fn event(i: u64) -> ActionTrailEvent {
     ActionTrailEvent {
         event_id: format!("00000000-0000-4000-8000-{i:012}"),
         event_version: 1,
-        event_name: if i % 3 == 0 { "GetUser" } else { "CreateUser" }.into(),
+        event_name: if i.is_multiple_of(3) {
+            "GetUser"
+        } else {
+            "CreateUser"
+        }
+        .into(),
         event_source: "ram.aliyuncs.com".into(),
         event_type: EventType::ApiCall,
         event_category: EventCategory::Management,
-        event_rw: if i % 3 == 0 { EventRw::Read } else { EventRw::Write },
+        event_rw: if i.is_multiple_of(3) {
+            EventRw::Read
+        } else {
+            EventRw::Write
+        },
         event_time: EventTime::from_unix(1_700_000_000 + i as i64).unwrap(),
         acs_region: "cn-hangzhou".into(),
         request_id: format!("REQ-{i}"),
@@ -46,7 +55,9 @@ pub fn event(i: u64) -> ActionTrailEvent {
             }),
         },
         request_parameters: params,
-        response_elements: Some(json!({"RequestId": format!("REQ-{i}"), "User": {"UserName": format!("user-{i}")}})),
+        response_elements: Some(
+            json!({"RequestId": format!("REQ-{i}"), "User": {"UserName": format!("user-{i}")}}),
+        ),
         referenced_resources: None,
         error_code: None,
         error_message: None,
