@@ -42,7 +42,10 @@ fn bench(c: &mut Criterion) {
         headers: &no_headers,
         body: b"",
     };
-    parse_request(&v2, &limits).unwrap().verify(&secret).unwrap();
+    parse_request(&v2, &limits)
+        .unwrap()
+        .verify(&secret)
+        .unwrap();
     c.bench_function("v2_get_caller_identity_parse_verify", |b| {
         b.iter(|| {
             let req = parse_request(black_box(&v2), &limits).unwrap();
@@ -81,7 +84,10 @@ fn bench(c: &mut Criterion) {
         headers: &signed.headers,
         body: b"",
     };
-    parse_request(&v3, &limits).unwrap().verify(&secret).unwrap();
+    parse_request(&v3, &limits)
+        .unwrap()
+        .verify(&secret)
+        .unwrap();
     c.bench_function("v3_get_caller_identity_parse_verify", |b| {
         b.iter(|| {
             let req = parse_request(black_box(&v3), &limits).unwrap();
