@@ -1,1 +1,78 @@
-fn main() {}
+//! `cloudward`: the control plane server, its client, and offline tools in one binary.
+//!
+//! Exit codes: 0 success; 1 the API (or a check) said no — an error response, a failed
+//! policy test; 2 usage or configuration error; 3 could not reach the server or it failed
+//! (5xx).
+
+mod bench_cmd;
+mod call_cmd;
+mod client;
+mod configure_cmd;
+mod output;
+// POLICY_CMD_MOD
+mod serve_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Cloudward: a self-hosted cloud security control plane that speaks Alibaba Cloud's API.
+#[derive(Debug, Parser)]
+#[command(name = "cloudward", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the control plane (RPC endpoint, /healthz, /metrics) on its store.
+    Serve(Box<serve_cmd::ServeArgs>),
+    /// Create or update a named client profile (endpoint and AccessKey).
+    Configure(configure_cmd::ConfigureArgs),
+    /// Send a signed API call: `cloudward call Sts GetCallerIdentity [Key=Value ...]`.
+    Call(call_cmd::CallArgs),
+    /// Load-test a server with signed GetCallerIdentity calls (and /healthz for comparison).
+    Bench(bench_cmd::BenchArgs),
+    // POLICY_CMD_VARIANT
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // reqwest is built without a default crypto provider; ring is ours everywhere.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match cli.command {
+        // POLICY_CMD_RUN
+        Command::Configure(args) => report(configure_cmd::run(args)),
+        command => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(err) => {
+                    eprintln!("error: cannot start the async runtime: {err}");
+                    return ExitCode::from(2);
+                }
+            };
+            runtime.block_on(async move {
+                match command {
+                    Command::Serve(args) => report(serve_cmd::run(*args).await),
+                    Command::Call(args) => report(call_cmd::run(args).await),
+                    Command::Bench(args) => report(bench_cmd::run(args).await),
+                    Command::Configure(_) => ExitCode::from(2),
+                }
+            })
+        }
+    }
+}
+
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
