@@ -104,7 +104,9 @@ pub struct CorpusRequest {
     /// Condition context: key to string, bool, number or list.
     #[serde(default)]
     pub context: Option<Value>,
-    /// `Allow`, `ExplicitDeny` or `ImplicitDeny`.
+    /// `Allow`, `ExplicitDeny` or `ImplicitDeny` (required by the runner; optional for
+    /// `policy eval` input).
+    #[serde(default)]
     pub expect: String,
     /// Expected `PolicyType` of the decision (extension).
     #[serde(default)]
