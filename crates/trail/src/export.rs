@@ -529,6 +529,8 @@ pub struct VerifyOptions {
     /// Also parse every event and check it is canonical (slower; the Merkle checks do
     /// not need it, since they commit to the bytes).
     pub check_events: bool,
+    /// Threads used to hash leaves; 0 = one per available core (at most 8).
+    pub threads: usize,
 }
 
 /// Result of verifying an export.
@@ -574,7 +576,8 @@ pub struct Verifier<'k> {
     frontier: Frontier,
     files: u64,
     failure: Option<Failure>,
-    line: Vec<u8>,
+    batch: Batch,
+    threads: usize,
     started: bool,
 }
 
@@ -591,6 +594,12 @@ impl<'k> Verifier<'k> {
     /// A verifier trusting `keyring`.
     #[must_use]
     pub fn new(keyring: &'k Keyring, options: VerifyOptions) -> Self {
+        let threads = match options.threads {
+            0 => std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(8),
+            n => n,
+        };
         Self {
             keyring,
             options,
@@ -600,7 +609,8 @@ impl<'k> Verifier<'k> {
             frontier: Frontier::new(),
             files: 0,
             failure: None,
-            line: Vec::with_capacity(4096),
+            batch: Batch::default(),
+            threads,
             started: false,
         }
     }
@@ -756,6 +766,10 @@ impl<'k> Verifier<'k> {
     }
 
     /// Feeds one event file, in log order. Returns `false` once a failure is recorded.
+    ///
+    /// Lines are read in batches; leaf hashes of a batch are computed on several
+    /// threads (hashing is most of the work), then every line is checked strictly in
+    /// order, so the first failure reported is the first in the log.
     pub fn feed<R: BufRead>(&mut self, file: &str, mut reader: R) -> bool {
         self.start();
         if self.failed() {
@@ -763,71 +777,107 @@ impl<'k> Verifier<'k> {
         }
         self.files += 1;
         let mut line_no = 0u64;
-        let mut line = std::mem::take(&mut self.line);
-        loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => {
-                    let expected = self.frontier.size();
-                    self.fail(
-                        Failure::new(
-                            FailureKind::Unreadable,
-                            format!("read error after line {line_no}: {e}"),
-                        )
-                        .at(file, line_no + 1)
-                        .index(expected),
-                    );
-                    break;
+        let mut batch = std::mem::take(&mut self.batch);
+        'file: loop {
+            batch.clear();
+            let mut eof = false;
+            let mut read_error = None;
+            while batch.data.len() < BATCH_BYTES && batch.lines.len() < BATCH_LINES {
+                let start = batch.data.len();
+                match reader.read_until(b'\n', &mut batch.data) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(_) => batch.lines.push(start..batch.data.len()),
+                    Err(e) => {
+                        // Bytes of the failed read are not a line; drop them.
+                        batch.data.truncate(start);
+                        read_error = Some(e);
+                        break;
+                    }
                 }
             }
-            line_no += 1;
-            if !self.feed_line(file, line_no, &line, &mut reader) {
+            batch.analyze(self.threads);
+            for k in 0..batch.lines.len() {
+                line_no += 1;
+                if !self.check_line(file, line_no, &batch, k, &mut reader) {
+                    break 'file;
+                }
+            }
+            if let Some(e) = read_error {
+                let expected = self.frontier.size();
+                self.fail(
+                    Failure::new(
+                        FailureKind::Unreadable,
+                        format!("read error after line {line_no}: {e}"),
+                    )
+                    .at(file, line_no + 1)
+                    .index(expected),
+                );
+                break;
+            }
+            if eof {
                 break;
             }
         }
-        self.line = line;
+        self.batch = batch;
         !self.failed()
     }
 
-    fn feed_line<R: BufRead>(
+    fn check_line<R: BufRead>(
         &mut self,
         file: &str,
         line_no: u64,
-        raw: &[u8],
+        batch: &Batch,
+        k: usize,
         rest: &mut R,
     ) -> bool {
         let expected = self.frontier.size();
-        let Some(body) = raw.strip_suffix(b"\n") else {
-            self.fail(
-                Failure::new(
-                    FailureKind::Truncated,
-                    "last line is incomplete (no newline): the file was cut short",
-                )
-                .at(file, line_no)
-                .index(expected),
-            );
-            return false;
-        };
-        let Some(parsed) = parse_event_line(body) else {
-            self.fail(
-                Failure::new(FailureKind::Malformed, "not an event line")
+        let info = batch.infos.get(k).cloned().unwrap_or(LineInfo::Pending);
+        let (index, stated, leaf, event) = match info {
+            LineInfo::NoNewline => {
+                self.fail(
+                    Failure::new(
+                        FailureKind::Truncated,
+                        "last line is incomplete (no newline): the file was cut short",
+                    )
                     .at(file, line_no)
-                    .index(expected)
-                    .event_id(find_event_bytes(body)),
-            );
-            return false;
+                    .index(expected),
+                );
+                return false;
+            }
+            LineInfo::Malformed | LineInfo::Pending => {
+                let body = batch.line(k).map(|l| l.strip_suffix(b"\n").unwrap_or(l));
+                self.fail(
+                    Failure::new(FailureKind::Malformed, "not an event line")
+                        .at(file, line_no)
+                        .index(expected)
+                        .event_id(body.and_then(find_event_bytes)),
+                );
+                return false;
+            }
+            LineInfo::Parsed {
+                index,
+                stated,
+                leaf,
+                event,
+            } => (index, stated, leaf, batch.data.get(event)),
         };
-        if parsed.index != expected {
-            let f = classify_sequence(expected, parsed.index, rest)
+        if index != expected {
+            let later = batch
+                .lines
+                .get(k + 1..)
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|r| batch.data.get(r.clone()));
+            let f = classify_sequence(expected, index, later, rest)
                 .at(file, line_no)
-                .event_id(Some(parsed.event));
+                .event_id(event);
             self.fail(f);
             return false;
         }
-        let leaf = leaf_hash(parsed.event);
-        if leaf != parsed.leaf_hash {
+        if leaf != stated {
             self.fail(
                 Failure::new(
                     FailureKind::Edited,
@@ -835,20 +885,21 @@ impl<'k> Verifier<'k> {
                 )
                 .at(file, line_no)
                 .index(expected)
-                .event_id(Some(parsed.event)),
+                .event_id(event),
             );
             return false;
         }
-        if self.options.check_events
-            && let Err(e) = RedactedEvent::from_canonical_bytes(parsed.event)
-        {
-            self.fail(
-                Failure::new(FailureKind::InvalidEvent, e.to_string())
-                    .at(file, line_no)
-                    .index(expected)
-                    .event_id(Some(parsed.event)),
-            );
-            return false;
+        if self.options.check_events {
+            let verdict = event.map(RedactedEvent::from_canonical_bytes);
+            if let Some(Err(e)) = verdict {
+                self.fail(
+                    Failure::new(FailureKind::InvalidEvent, e.to_string())
+                        .at(file, line_no)
+                        .index(expected)
+                        .event_id(event),
+                );
+                return false;
+            }
         }
         if let Err(e) = self.frontier.append(leaf) {
             self.fail(Failure::new(FailureKind::Malformed, e.to_string()).at(file, line_no));
@@ -920,8 +971,14 @@ fn find_event_bytes(line: &[u8]) -> Option<&[u8]> {
 }
 
 /// Names an index discontinuity: if the expected index turns up later in the same
-/// file the events were reordered, otherwise they are missing.
-fn classify_sequence<R: BufRead>(expected: u64, found: u64, rest: &mut R) -> Failure {
+/// file the events were reordered, otherwise they are missing. `later` are the lines
+/// already read after this one, `rest` the unread remainder of the file.
+fn classify_sequence<'a, R: BufRead>(
+    expected: u64,
+    found: u64,
+    later: impl Iterator<Item = &'a [u8]>,
+    rest: &mut R,
+) -> Failure {
     if found < expected {
         return Failure::new(
             FailureKind::Reordered,
@@ -929,25 +986,39 @@ fn classify_sequence<R: BufRead>(expected: u64, found: u64, rest: &mut R) -> Fai
         )
         .index(found);
     }
-    let mut buf = Vec::new();
-    let mut later = 0u64;
-    while let Ok(n) = rest.read_until(b'\n', &mut buf) {
-        if n == 0 {
+    let is_expected = |raw: &[u8]| {
+        let body = raw.strip_suffix(b"\n").unwrap_or(raw);
+        parse_event_line(body).is_some_and(|l| l.index == expected)
+    };
+    let mut distance = 0u64;
+    let mut seen = false;
+    for raw in later {
+        distance += 1;
+        if is_expected(raw) {
+            seen = true;
             break;
         }
-        later += 1;
-        let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        if parse_event_line(body).is_some_and(|l| l.index == expected) {
-            return Failure::new(
-                FailureKind::Reordered,
-                format!(
-                    "found index {found} where {expected} was expected; \
-                     {expected} appears {later} lines further on"
-                ),
-            )
-            .index(expected);
-        }
+    }
+    let mut buf = Vec::new();
+    while !seen {
         buf.clear();
+        match rest.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                distance += 1;
+                seen = is_expected(&buf);
+            }
+        }
+    }
+    if seen {
+        return Failure::new(
+            FailureKind::Reordered,
+            format!(
+                "found index {found} where {expected} was expected; \
+                 {expected} appears {distance} lines further on"
+            ),
+        )
+        .index(expected);
     }
     Failure::new(
         FailureKind::Missing,
@@ -956,6 +1027,106 @@ fn classify_sequence<R: BufRead>(expected: u64, found: u64, rest: &mut R) -> Fai
         ),
     )
     .index(expected)
+}
+
+/// Lines per verification batch, and bytes per batch (whichever comes first).
+const BATCH_LINES: usize = 8192;
+const BATCH_BYTES: usize = 8 << 20;
+/// Below this many lines a batch is hashed on the calling thread.
+const PARALLEL_MIN_LINES: usize = 512;
+
+/// What a line says, worked out off the ordered path.
+#[derive(Debug, Clone)]
+enum LineInfo {
+    /// Not analysed yet.
+    Pending,
+    /// The line has no terminating newline (end of a cut file).
+    NoNewline,
+    /// Not an event line.
+    Malformed,
+    /// A well-formed line: its index, stated and computed leaf hash, event byte range.
+    Parsed {
+        index: u64,
+        stated: Hash,
+        leaf: Hash,
+        event: std::ops::Range<usize>,
+    },
+}
+
+/// A batch of raw lines and what each says.
+#[derive(Debug, Default)]
+struct Batch {
+    data: Vec<u8>,
+    lines: Vec<std::ops::Range<usize>>,
+    infos: Vec<LineInfo>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.lines.clear();
+        self.infos.clear();
+    }
+
+    fn line(&self, k: usize) -> Option<&[u8]> {
+        self.lines.get(k).and_then(|r| self.data.get(r.clone()))
+    }
+
+    /// Parses and hashes every line, on up to `threads` threads.
+    fn analyze(&mut self, threads: usize) {
+        let Batch { data, lines, infos } = self;
+        infos.clear();
+        infos.resize(lines.len(), LineInfo::Pending);
+        let data: &[u8] = data;
+        let run = |ls: &[std::ops::Range<usize>], out: &mut [LineInfo]| {
+            for (r, slot) in ls.iter().zip(out.iter_mut()) {
+                *slot = analyze_line(data, r.clone());
+            }
+        };
+        if threads <= 1 || lines.len() < PARALLEL_MIN_LINES {
+            run(lines, infos);
+            return;
+        }
+        let chunk = lines.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut parts = lines.chunks(chunk).zip(infos.chunks_mut(chunk));
+            // The calling thread takes the first part itself.
+            let first = parts.next();
+            for (ls, out) in parts {
+                // If no thread can be had, the part stays `Pending` and is done below.
+                let _ = std::thread::Builder::new().spawn_scoped(scope, move || run(ls, out));
+            }
+            if let Some((ls, out)) = first {
+                run(ls, out);
+            }
+        });
+        for (r, slot) in lines.iter().zip(infos.iter_mut()) {
+            if matches!(slot, LineInfo::Pending) {
+                *slot = analyze_line(data, r.clone());
+            }
+        }
+    }
+}
+
+fn analyze_line(data: &[u8], range: std::ops::Range<usize>) -> LineInfo {
+    let start = range.start;
+    let Some(raw) = data.get(range) else {
+        return LineInfo::Malformed;
+    };
+    let Some(body) = raw.strip_suffix(b"\n") else {
+        return LineInfo::NoNewline;
+    };
+    let Some(line) = parse_event_line(body) else {
+        return LineInfo::Malformed;
+    };
+    // The event is the body minus its envelope prefix and the closing brace.
+    let offset = start + body.len() - 1 - line.event.len();
+    LineInfo::Parsed {
+        index: line.index,
+        stated: line.leaf_hash,
+        leaf: leaf_hash(line.event),
+        event: offset..offset + line.event.len(),
+    }
 }
 
 /// Verifies an export directory against `keyring` (see the module docs for the
