@@ -481,21 +481,32 @@ fn large_files_locate_failures_identically_for_any_thread_count() {
     let mut ring = Keyring::new();
     ring.add(s.trusted_key(None)).unwrap();
     let n = 9_000u64;
-    let mut w = ExportWriter::create(dir.path(), ExportOptions { events_per_file: n, gzip: false }).unwrap();
+    let mut w = ExportWriter::create(
+        dir.path(),
+        ExportOptions {
+            events_per_file: n,
+            gzip: false,
+        },
+    )
+    .unwrap();
     let template = common::redacted(0).canonical_bytes().unwrap();
     let template = String::from_utf8(template).unwrap();
     for i in 0..n {
         let e = template.replace("user-0", &format!("user-{i}"));
         w.append_canonical(e.as_bytes()).unwrap();
         if w.size() % 1000 == 0 {
-            w.write_checkpoint(&s.sign(w.checkpoint(ORIGIN, w.size())).unwrap()).unwrap();
+            w.write_checkpoint(&s.sign(w.checkpoint(ORIGIN, w.size())).unwrap())
+                .unwrap();
         }
     }
     w.finish().unwrap();
     let path = dir.path().join(FILE0);
     let pristine = lines(&path);
     let run = |threads: usize| {
-        let opts = VerifyOptions { threads, ..VerifyOptions::default() };
+        let opts = VerifyOptions {
+            threads,
+            ..VerifyOptions::default()
+        };
         verify_export(dir.path(), &ring, &opts).unwrap()
     };
     for threads in [1, 2, 3] {
@@ -506,13 +517,40 @@ fn large_files_locate_failures_identically_for_any_thread_count() {
     // (mutation, expected kind, expected 1-based line, expected index)
     type Mutation = Box<dyn Fn(&mut Vec<String>)>;
     let cases: Vec<(Mutation, FailureKind, u64, u64)> = vec![
-        (Box::new(|l| l[6_100] = l[6_100].replace("user-6100", "user-x")), FailureKind::Edited, 6_101, 6_100),
-        (Box::new(|l| { l.remove(4_500); }), FailureKind::Missing, 4_501, 4_500),
+        (
+            Box::new(|l| l[6_100] = l[6_100].replace("user-6100", "user-x")),
+            FailureKind::Edited,
+            6_101,
+            6_100,
+        ),
+        (
+            Box::new(|l| {
+                l.remove(4_500);
+            }),
+            FailureKind::Missing,
+            4_501,
+            4_500,
+        ),
         // Across a thread-chunk boundary inside the first batch.
-        (Box::new(|l| l.swap(2_730, 2_731)), FailureKind::Reordered, 2_731, 2_730),
+        (
+            Box::new(|l| l.swap(2_730, 2_731)),
+            FailureKind::Reordered,
+            2_731,
+            2_730,
+        ),
         // Across the first batch boundary (8192 lines): lookahead reads the next batch.
-        (Box::new(|l| l.swap(8_191, 8_193)), FailureKind::Reordered, 8_192, 8_191),
-        (Box::new(|l| l.truncate(8_500)), FailureKind::Truncated, 0, 8_500),
+        (
+            Box::new(|l| l.swap(8_191, 8_193)),
+            FailureKind::Reordered,
+            8_192,
+            8_191,
+        ),
+        (
+            Box::new(|l| l.truncate(8_500)),
+            FailureKind::Truncated,
+            0,
+            8_500,
+        ),
     ];
     for (mutate, kind, line, index) in cases {
         let mut l = pristine.clone();
