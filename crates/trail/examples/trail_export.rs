@@ -9,7 +9,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout
+    clippy::indexing_slicing,
+    missing_docs
 )]
 
 use std::path::Path;
