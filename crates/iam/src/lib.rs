@@ -2,7 +2,10 @@
 //! the organization's management account.
 
 pub mod bootstrap;
+pub mod ram;
+pub mod rd;
 pub mod sts;
+pub mod util;
 
 use cloudward_service::ActionSpec;
 
@@ -10,5 +13,7 @@ use cloudward_service::ActionSpec;
 pub fn actions() -> Vec<ActionSpec> {
     let mut all = Vec::new();
     all.extend_from_slice(sts::ACTIONS);
+    all.extend_from_slice(ram::ACTIONS);
+    all.extend_from_slice(rd::ACTIONS);
     all
 }

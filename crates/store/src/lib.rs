@@ -14,10 +14,20 @@ mod accounts;
 mod error;
 mod meta;
 mod migrations;
+mod ram;
+mod rd;
+mod sts;
 
 pub use access_keys::{AccessKeyOwner, AccessKeyRecord, AccessKeyStatus};
 pub use accounts::{AccountKind, AccountRecord};
 pub use error::StoreError;
+pub use meta::now_ms;
+#[allow(unused_imports)]
+pub use ram::*;
+#[allow(unused_imports)]
+pub use rd::*;
+#[allow(unused_imports)]
+pub use sts::*;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -110,6 +120,39 @@ impl Store {
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
+            .await?;
+        let store = Self {
+            pool: Pool::Postgres(pool),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to PostgreSQL with every table in `schema` (created if missing). Tests use
+    /// a fresh schema each so they can share one database without seeing each other.
+    pub async fn open_postgres_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        use std::str::FromStr;
+        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || schema.is_empty() {
+            return Err(StoreError::Corrupt {
+                what: "schema name (letters, digits and _ only)",
+            });
+        }
+        let base = sqlx::postgres::PgConnectOptions::from_str(url)?;
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone())
+            .await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}"
+        )))
+        .execute(&admin)
+        .await?;
+        admin.close().await;
+        let options = base.options([("search_path", schema)]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
             .await?;
         let store = Self {
             pool: Pool::Postgres(pool),

@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS accounts (
 );
 ";
 
+/// Each domain module owns one migration (its tables, both dialects). Add new versions at
+/// the end; never edit an applied one.
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -55,6 +57,21 @@ CREATE TABLE IF NOT EXISTS access_keys (
 );
 CREATE INDEX IF NOT EXISTS access_keys_owner ON access_keys(account_id, owner_kind, owner_id);
 ",
+    },
+    Migration {
+        version: 2,
+        sqlite: crate::ram::MIGRATION_SQLITE,
+        postgres: crate::ram::MIGRATION_POSTGRES,
+    },
+    Migration {
+        version: 3,
+        sqlite: crate::rd::MIGRATION_SQLITE,
+        postgres: crate::rd::MIGRATION_POSTGRES,
+    },
+    Migration {
+        version: 4,
+        sqlite: crate::sts::MIGRATION_SQLITE,
+        postgres: crate::sts::MIGRATION_POSTGRES,
     },
 ];
 
