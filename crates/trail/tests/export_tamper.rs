@@ -494,7 +494,7 @@ fn large_files_locate_failures_identically_for_any_thread_count() {
     for i in 0..n {
         let e = template.replace("user-0", &format!("user-{i}"));
         w.append_canonical(e.as_bytes()).unwrap();
-        if w.size() % 1000 == 0 {
+        if w.size().is_multiple_of(1000) {
             w.write_checkpoint(&s.sign(w.checkpoint(ORIGIN, w.size())).unwrap())
                 .unwrap();
         }
