@@ -579,6 +579,12 @@ impl Keyring {
         let file: KeysFile = serde_json::from_slice(bytes)?;
         let mut ring = Self::new();
         for rec in file.keys {
+            if rec.algorithm != "ed25519" {
+                return Err(CheckpointError::PublicKey(format!(
+                    "key {} uses unsupported algorithm {:?}",
+                    rec.name, rec.algorithm
+                )));
+            }
             let mut key = TrustedKey::from_vkey(&rec.vkey)?;
             if key.name != rec.name || format!("{:08x}", key.key_id) != rec.key_id {
                 return Err(CheckpointError::PublicKey(format!(

@@ -7,7 +7,7 @@ use cloudward_trail::event::{
 };
 use cloudward_trail::{CheckpointSigner, RedactedEvent};
 use ed25519_dalek::SigningKey;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 /// A plausible RAM event number `i`.
 pub fn event(i: u64) -> ActionTrailEvent {
@@ -74,4 +74,3 @@ pub fn signer(name: &str, seed: u8) -> CheckpointSigner {
     CheckpointSigner::new(name, SigningKey::from_bytes(&[seed; 32])).unwrap()
 }
 
-pub fn unused(_: Value) {}
