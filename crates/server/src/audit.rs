@@ -76,7 +76,10 @@ impl AuditWriter {
 }
 
 /// Opens `audit.db` in `dir` and starts the writer thread.
-pub fn open(dir: &Path, durability: AuditDurability) -> Result<(AuditSink, AuditWriter), ServeError> {
+pub fn open(
+    dir: &Path,
+    durability: AuditDurability,
+) -> Result<(AuditSink, AuditWriter), ServeError> {
     let path = dir.join("audit.db");
     let conn = Connection::open(&path)
         .map_err(|err| ServeError::Config(format!("cannot open {}: {err}", path.display())))?;

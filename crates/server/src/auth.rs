@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use cloudward_protocol::{ApiError, ProtocolError, SignedRequest};
 use cloudward_service::{Authenticated, Principal, PrincipalKind, RequestContext, SecretBox};
-use cloudward_store::{AccessKeyOwner, AccessKeyRecord, AccessKeyStatus, Store};
+use cloudward_store::{AccessKeyOwner, AccessKeyRecord, AccessKeyStatus, Store, StsSessionRecord};
+use subtle::ConstantTimeEq;
 
 use crate::nonce::{NonceCache, NonceCheck};
 
@@ -19,7 +20,16 @@ use crate::nonce::{NonceCache, NonceCheck};
 #[derive(Debug)]
 pub struct CredentialCache {
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<AccessKeyRecord>>)>>,
+    entries: RwLock<HashMap<String, (Instant, Option<Arc<Credential>>)>>,
+}
+
+/// A stored credential: a permanent AccessKey or an STS session.
+#[derive(Debug)]
+pub enum Credential {
+    /// Permanent AccessKey of a root or RAM user.
+    Key(AccessKeyRecord),
+    /// Temporary credentials from AssumeRole.
+    Session(StsSessionRecord),
 }
 
 impl CredentialCache {
@@ -35,21 +45,30 @@ impl CredentialCache {
         &self,
         store: &Store,
         access_key_id: &str,
-    ) -> Result<Option<Arc<AccessKeyRecord>>, ApiError> {
+    ) -> Result<Option<Arc<Credential>>, ApiError> {
         if let Ok(map) = self.entries.read()
             && let Some((at, record)) = map.get(access_key_id)
             && at.elapsed() < self.ttl
         {
             return Ok(record.clone());
         }
-        let record = store
-            .find_access_key(access_key_id)
-            .await
-            .map_err(|err| {
-                tracing::error!(error = %err, "access key lookup failed");
-                internal_error()
-            })?
-            .map(Arc::new);
+        let lookup_failed = |err: cloudward_store::StoreError| {
+            tracing::error!(error = %err, "credential lookup failed");
+            internal_error()
+        };
+        let record = if access_key_id.starts_with("STS.") {
+            store
+                .find_sts_session(access_key_id)
+                .await
+                .map_err(lookup_failed)?
+                .map(|s| Arc::new(Credential::Session(s)))
+        } else {
+            store
+                .find_access_key(access_key_id)
+                .await
+                .map_err(lookup_failed)?
+                .map(|k| Arc::new(Credential::Key(k)))
+        };
         if let Ok(mut map) = self.entries.write() {
             if map.len() > 100_000 {
                 map.clear();
@@ -104,72 +123,79 @@ impl Authenticator {
             account_id: None,
             access_key_id: Some(request.access_key_id.clone()),
         };
-        if request.security_token.is_some()
-            || request.access_key_id.starts_with("STS.")
-        {
-            // STS sessions are issued by AssumeRole (identity service); until a token store
-            // exists every token is unknown.
-            return Err((ProtocolError::SecurityTokenMalformed.into(), partial));
-        }
-        let record = match self.cache.get(&self.store, &request.access_key_id).await {
-            Ok(Some(record)) => record,
+        let credential = match self.cache.get(&self.store, &request.access_key_id).await {
+            Ok(Some(credential)) => credential,
+            // An expired session may already be purged: Alibaba answers NotFound then too.
             Ok(None) => return Err((ProtocolError::AccessKeyNotFound.into(), partial)),
             Err(err) => return Err((err, partial)),
         };
-        partial.account_id = Some(record.account_id.clone());
-        let secret = self
-            .secrets
-            .open(&record.secret_ciphertext, record.access_key_id.as_bytes())
-            .map_err(|err| {
-                tracing::error!(access_key_id = %record.access_key_id, error = %err, "stored AccessKey secret does not decrypt");
-                (internal_error(), partial.clone())
-            })?;
+        let (account_id, sealed, aad) = match credential.as_ref() {
+            Credential::Key(key) => (&key.account_id, &key.secret_ciphertext, &key.access_key_id),
+            Credential::Session(s) => (&s.account_id, &s.secret_ciphertext, &s.access_key_id),
+        };
+        partial.account_id = Some(account_id.clone());
+        // The token proves possession of the whole credential set; a permanent key must
+        // not come with one (a client mixing credentials is misconfigured).
+        match (credential.as_ref(), &request.security_token) {
+            (Credential::Session(_), None) => {
+                return Err((ProtocolError::SecurityTokenMalformed.into(), partial));
+            }
+            (Credential::Session(s), Some(token)) => {
+                let digest = cloudward_iam::sts::token_digest(token);
+                if !bool::from(digest.ct_eq(&s.token_digest)) {
+                    return Err((ProtocolError::SecurityTokenMismatch.into(), partial));
+                }
+            }
+            (Credential::Key(_), Some(_)) => {
+                return Err((ProtocolError::SecurityTokenMismatch.into(), partial));
+            }
+            (Credential::Key(_), None) => {}
+        }
+        let secret = self.secrets.open(sealed, aad.as_bytes()).map_err(|err| {
+            tracing::error!(access_key_id = %aad, error = %err, "stored secret does not decrypt");
+            (internal_error(), partial.clone())
+        })?;
         request
             .verify(&secret)
             .map_err(|err| (ApiError::from(err), partial.clone()))?;
-        // Status is checked after the signature so that probing with a wrong secret cannot
-        // tell an inactive key from an active one.
-        if record.status == AccessKeyStatus::Inactive {
-            return Err((ProtocolError::AccessKeyInactive.into(), partial));
-        }
-        let window = time::Duration::try_from(self.window).unwrap_or(time::Duration::minutes(15));
-        request
-            .check_clock(context.received_at, window)
-            .map_err(|err| (ApiError::from(err), partial.clone()))?;
-        match self.nonces.check_and_insert(
-            &request.access_key_id,
-            &request.nonce,
-            request.timestamp,
-            window,
-            context.received_at,
-        ) {
-            NonceCheck::Fresh => {}
-            NonceCheck::Replayed => {
-                return Err((ProtocolError::SignatureNonceUsed.into(), partial));
+        // Status and expiry are checked after the signature so that probing with a wrong
+        // secret cannot tell an inactive or expired credential from a good one.
+        let received_ms = i64::try_from(
+            (context.received_at - time::OffsetDateTime::UNIX_EPOCH).whole_milliseconds(),
+        )
+        .unwrap_or(i64::MAX);
+        match credential.as_ref() {
+            Credential::Key(key) if key.status == AccessKeyStatus::Inactive => {
+                return Err((ProtocolError::AccessKeyInactive.into(), partial));
             }
-            NonceCheck::Full => {
-                return Err((
-                    ApiError::new(
-                        "Throttling",
-                        503,
-                        "Request was denied due to request throttling: too many recent requests to check for replay.",
-                    ),
-                    partial,
-                ));
+            Credential::Session(s) if s.expires_at_ms <= received_ms => {
+                return Err((ProtocolError::SecurityTokenExpired.into(), partial));
             }
+            _ => {}
         }
-        let kind = match &record.owner {
-            AccessKeyOwner::Root => PrincipalKind::Root,
-            AccessKeyOwner::User { user_id, user_name } => PrincipalKind::User {
-                user_id: user_id.clone(),
-                user_name: user_name.clone(),
+        let mut context = context;
+        let kind = match credential.as_ref() {
+            Credential::Key(key) => match &key.owner {
+                AccessKeyOwner::Root => PrincipalKind::Root,
+                AccessKeyOwner::User { user_id, user_name } => PrincipalKind::User {
+                    user_id: user_id.clone(),
+                    user_name: user_name.clone(),
+                },
             },
+            Credential::Session(s) => {
+                context.mfa_present = s.mfa_present;
+                PrincipalKind::AssumedRole {
+                    role_id: s.role_id.clone(),
+                    role_name: s.role_name.clone(),
+                    session_name: s.session_name.clone(),
+                }
+            }
         };
         Ok(Authenticated::after_signature_verified(
             Principal {
-                account_id: record.account_id.clone(),
+                account_id: account_id.clone(),
                 kind,
-                access_key_id: record.access_key_id.clone(),
+                access_key_id: request.access_key_id.clone(),
             },
             context,
         ))

@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
+use cloudward_iam::authz::IamPolicySource;
 use cloudward_iam::bootstrap::{Bootstrap, SuppliedRootKey, ensure_management_account};
 use cloudward_protocol::Limits;
 use cloudward_service::{Authorizer, Clock, Registry, SecretBox, ServiceState, SystemClock};
@@ -68,6 +69,9 @@ pub struct App {
     pub registry: Registry,
     /// Policy decision point.
     pub authorizer: Authorizer,
+    /// The RAM-backed policy source behind the authorizer (its cache is invalidated after
+    /// every successful identity-changing write).
+    pub iam_policies: Arc<IamPolicySource>,
     /// Signature verification and credential lookup.
     pub authenticator: Authenticator,
     /// State handed to handlers.
@@ -116,10 +120,9 @@ impl Server {
             Some(url) => Store::open_postgres(url).await?,
             None => Store::open_sqlite(&config.data_dir.join("cloudward.db")).await?,
         };
-        let now_ms = i64::try_from(
-            (clock.now() - time::OffsetDateTime::UNIX_EPOCH).whole_milliseconds(),
-        )
-        .unwrap_or(0);
+        let now_ms =
+            i64::try_from((clock.now() - time::OffsetDateTime::UNIX_EPOCH).whole_milliseconds())
+                .unwrap_or(0);
         let bootstrap =
             ensure_management_account(&store, &secrets, supplied_root_key, now_ms).await?;
         let tls = match (&config.tls_cert, &config.tls_key) {
@@ -139,10 +142,15 @@ impl Server {
         let listener = TcpListener::bind(config.listen).await.map_err(|err| {
             ServeError::Config(format!("cannot listen on {}: {err}", config.listen))
         })?;
+        let iam_policies = Arc::new(
+            IamPolicySource::new(store.clone(), config.credential_cache_ttl)
+                .map_err(|err| ServeError::Config(err.to_string()))?,
+        );
         let app = App {
             limits: Limits::default(),
             registry,
-            authorizer: Authorizer::new(None),
+            authorizer: Authorizer::new(Some(iam_policies.clone())),
+            iam_policies,
             authenticator: Authenticator {
                 store: store.clone(),
                 secrets: secrets.clone(),
@@ -150,12 +158,7 @@ impl Server {
                 nonces: NonceCache::new(config.nonce_capacity),
                 window: config.clock_window,
             },
-            service: ServiceState {
-                store,
-                secrets,
-                clock,
-                region: config.region.clone(),
-            },
+            service: ServiceState::new(store, secrets, clock, config.region.clone()),
             audit,
             metrics: Metrics::default(),
             config,
@@ -246,8 +249,14 @@ impl Server {
         }
         drop(listener);
         let grace = app.config.shutdown_grace;
-        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
-            tracing::warn!(?grace, "in-flight requests did not finish within the grace period");
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                ?grace,
+                "in-flight requests did not finish within the grace period"
+            );
         }
         let store = app.service.store.clone();
         // Dropping the last `App` drops the audit sender, so the writer drains and stops.
@@ -298,7 +307,10 @@ fn tls_acceptor(
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
         .map_err(|err| {
-            ServeError::Config(format!("cannot read TLS certificate {}: {err}", cert.display()))
+            ServeError::Config(format!(
+                "cannot read TLS certificate {}: {err}",
+                cert.display()
+            ))
         })?;
     if certs.is_empty() {
         return Err(ServeError::Config(format!(

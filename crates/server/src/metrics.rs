@@ -55,7 +55,10 @@ impl Metrics {
     /// Renders the Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP cloudward_rpc_requests_total RPC calls by action and result code.");
+        let _ = writeln!(
+            out,
+            "# HELP cloudward_rpc_requests_total RPC calls by action and result code."
+        );
         let _ = writeln!(out, "# TYPE cloudward_rpc_requests_total counter");
         if let Ok(map) = self.requests.lock() {
             for ((action, code), count) in map.iter() {
@@ -67,8 +70,14 @@ impl Metrics {
                 );
             }
         }
-        let _ = writeln!(out, "# HELP cloudward_rpc_request_duration_seconds Time from request received to response ready.");
-        let _ = writeln!(out, "# TYPE cloudward_rpc_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP cloudward_rpc_request_duration_seconds Time from request received to response ready."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE cloudward_rpc_request_duration_seconds histogram"
+        );
         for (bound, bucket) in BUCKETS.iter().zip(self.buckets.iter()) {
             let _ = writeln!(
                 out,
@@ -77,16 +86,33 @@ impl Metrics {
             );
         }
         let count = self.duration_count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "cloudward_rpc_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "cloudward_rpc_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         let sum = self.duration_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "cloudward_rpc_request_duration_seconds_sum {sum}");
         let _ = writeln!(out, "cloudward_rpc_request_duration_seconds_count {count}");
-        let _ = writeln!(out, "# HELP cloudward_rpc_in_flight RPC calls being processed.");
+        let _ = writeln!(
+            out,
+            "# HELP cloudward_rpc_in_flight RPC calls being processed."
+        );
         let _ = writeln!(out, "# TYPE cloudward_rpc_in_flight gauge");
-        let _ = writeln!(out, "cloudward_rpc_in_flight {}", self.in_flight.load(Ordering::Relaxed));
-        let _ = writeln!(out, "# HELP cloudward_audit_events_total Audit events made durable.");
+        let _ = writeln!(
+            out,
+            "cloudward_rpc_in_flight {}",
+            self.in_flight.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP cloudward_audit_events_total Audit events made durable."
+        );
         let _ = writeln!(out, "# TYPE cloudward_audit_events_total counter");
-        let _ = writeln!(out, "cloudward_audit_events_total {}", self.audit_events.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "cloudward_audit_events_total {}",
+            self.audit_events.load(Ordering::Relaxed)
+        );
         out
     }
 }

@@ -98,13 +98,25 @@ mod tests {
         let cache = NonceCache::new(100);
         let t0 = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let w = time::Duration::minutes(15);
-        assert_eq!(cache.check_and_insert("ak", "n1", t0, w, t0), NonceCheck::Fresh);
-        assert_eq!(cache.check_and_insert("ak", "n1", t0, w, t0), NonceCheck::Replayed);
+        assert_eq!(
+            cache.check_and_insert("ak", "n1", t0, w, t0),
+            NonceCheck::Fresh
+        );
+        assert_eq!(
+            cache.check_and_insert("ak", "n1", t0, w, t0),
+            NonceCheck::Replayed
+        );
         // Another key may use the same nonce.
-        assert_eq!(cache.check_and_insert("ak2", "n1", t0, w, t0), NonceCheck::Fresh);
+        assert_eq!(
+            cache.check_and_insert("ak2", "n1", t0, w, t0),
+            NonceCheck::Fresh
+        );
         // After the window the entry is forgotten (the clock check would reject anyway).
         let later = t0 + w + time::Duration::seconds(1);
-        assert_eq!(cache.check_and_insert("ak", "n1", later, w, later), NonceCheck::Fresh);
+        assert_eq!(
+            cache.check_and_insert("ak", "n1", later, w, later),
+            NonceCheck::Fresh
+        );
     }
 
     #[test]
@@ -112,8 +124,17 @@ mod tests {
         let cache = NonceCache::new(2);
         let t0 = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let w = time::Duration::minutes(15);
-        assert_eq!(cache.check_and_insert("ak", "a", t0, w, t0), NonceCheck::Fresh);
-        assert_eq!(cache.check_and_insert("ak", "b", t0, w, t0), NonceCheck::Fresh);
-        assert_eq!(cache.check_and_insert("ak", "c", t0, w, t0), NonceCheck::Full);
+        assert_eq!(
+            cache.check_and_insert("ak", "a", t0, w, t0),
+            NonceCheck::Fresh
+        );
+        assert_eq!(
+            cache.check_and_insert("ak", "b", t0, w, t0),
+            NonceCheck::Fresh
+        );
+        assert_eq!(
+            cache.check_and_insert("ak", "c", t0, w, t0),
+            NonceCheck::Full
+        );
     }
 }

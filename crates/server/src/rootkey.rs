@@ -50,9 +50,10 @@ pub fn load_root_key(
 }
 
 fn decode(text: &str, origin: &str) -> Result<Zeroizing<[u8; 32]>, ServeError> {
-    let bytes = Zeroizing::new(STANDARD.decode(text.trim()).map_err(|_| {
-        ServeError::Config(format!("root key from {origin} is not valid base64"))
-    })?);
+    let bytes =
+        Zeroizing::new(STANDARD.decode(text.trim()).map_err(|_| {
+            ServeError::Config(format!("root key from {origin} is not valid base64"))
+        })?);
     let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
         ServeError::Config(format!(
             "root key from {origin} must decode to exactly 32 bytes"

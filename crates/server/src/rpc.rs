@@ -102,8 +102,13 @@ pub async fn handle(
         }
         Err(err) => {
             let product = outcome.version.as_deref().and_then(product_for_version);
-            let (ct, bytes) =
-                render_error(err, &request_id, &app.config.host_id, product, outcome.format);
+            let (ct, bytes) = render_error(
+                err,
+                &request_id,
+                &app.config.host_id,
+                product,
+                outcome.format,
+            );
             let status =
                 StatusCode::from_u16(err.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, ct, bytes, err.code.clone())
@@ -242,7 +247,11 @@ async fn process(
     outcome.spec = Some(spec);
     outcome.caller = Some(caller.clone());
     // Invariant: the handler runs only with an `Authorized` value from the authorizer.
-    let authorized = match app.authorizer.authorize(caller, &spec, &signed.params).await {
+    let authorized = match app
+        .authorizer
+        .authorize(caller, &spec, &signed.params)
+        .await
+    {
         Ok(authorized) => authorized,
         Err(err) => {
             outcome.result = Err(err);
@@ -255,6 +264,14 @@ async fn process(
         params: &signed.params,
     };
     outcome.result = (spec.handler)(call).await;
+    if outcome.result.is_ok() && spec.rw == ReadWrite::Write {
+        // Any change to identities, policies, attachments, roles or the directory may
+        // change decisions: drop compiled policy sets (cheap to rebuild, writes are rare).
+        app.iam_policies.invalidate();
+        if let Some(key) = signed.params.get("UserAccessKeyId") {
+            app.authenticator.cache.invalidate(key);
+        }
+    }
     outcome
 }
 
@@ -326,7 +343,13 @@ fn audit_event(app: &App, outcome: &Outcome, context: &RequestContext) -> (Audit
     let service_name = outcome
         .spec
         .map(|s| s.product.to_owned())
-        .or_else(|| outcome.version.as_deref().and_then(product_for_version).map(str::to_owned))
+        .or_else(|| {
+            outcome
+                .version
+                .as_deref()
+                .and_then(product_for_version)
+                .map(str::to_owned)
+        })
         .unwrap_or_default();
     let mut event = json!({
         "eventId": event_id,

@@ -89,8 +89,9 @@ impl Authorizer {
         Self { policies }
     }
 
-    /// Decides whether `caller` may run `spec` with `params`. Deny by default: without a
-    /// policy source, only root identities in their own account and open actions pass.
+    /// Decides whether `caller` may run `spec` with `params`. Deny by default: resources in
+    /// other accounts are refused (except `sts:AssumeRole`, decided by the trust policy), and
+    /// without a policy source only root identities in their own account pass.
     pub async fn authorize(
         &self,
         caller: Authenticated,
@@ -105,16 +106,24 @@ impl Authorizer {
             Access::AnyAuthenticatedCaller => DecisionBasis::AnyAuthenticatedCaller,
             Access::Policy { .. } => {
                 let principal = caller.principal();
-                if principal.kind == PrincipalKind::Root
-                    && resource_in_account(&resource, &principal.account_id)
-                {
-                    DecisionBasis::AccountRoot
-                } else if let Some(policies) = &self.policies {
-                    policies
-                        .decide(&caller, spec.ram_action, &resource, params)
-                        .await?
-                } else {
+                let in_own_account = resource_in_account(&resource, &principal.account_id);
+                // Invariant: nothing crosses accounts except through a role's trust policy,
+                // which the policy source evaluates for `sts:AssumeRole`.
+                if !in_own_account && spec.ram_action != ASSUME_ROLE {
                     return Err(no_permission(spec.ram_action, &caller));
+                }
+                match &self.policies {
+                    Some(policies) => {
+                        policies
+                            .decide(&caller, spec.ram_action, &resource, params)
+                            .await?
+                    }
+                    // Without a policy source (tests, tools) only an account's root acting
+                    // inside its own account is allowed.
+                    None if principal.kind == PrincipalKind::Root && in_own_account => {
+                        DecisionBasis::AccountRoot
+                    }
+                    None => return Err(no_permission(spec.ram_action, &caller)),
                 }
             }
         };
@@ -126,6 +135,9 @@ impl Authorizer {
         })
     }
 }
+
+/// The one action whose resource may live in another account (its trust policy decides).
+const ASSUME_ROLE: &str = "sts:AssumeRole";
 
 /// Whether a resource ARN names something inside `account_id` (`acs:svc:region:acct:...`).
 /// Root's full rights stop at its own account's boundary.

@@ -75,13 +75,23 @@ impl SecretBox {
     }
 
     /// Decrypts a value produced by [`SecretBox::seal`] with the same `context`.
-    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, SecretBoxError> {
+    pub fn open(
+        &self,
+        sealed: &[u8],
+        context: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, SecretBoxError> {
         let (nonce_bytes, body) = sealed
             .split_first_chunk::<NONCE_LEN>()
             .ok_or(SecretBoxError::Open)?;
         let nonce = Nonce::from(*nonce_bytes);
         self.cipher
-            .decrypt(&nonce, Payload { msg: body, aad: context })
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: body,
+                    aad: context,
+                },
+            )
             .map(Zeroizing::new)
             .map_err(|_| SecretBoxError::Open)
     }

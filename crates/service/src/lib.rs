@@ -15,12 +15,14 @@ mod crypto;
 mod principal;
 mod registry;
 
-pub use authz::{Authorized, Authorizer, DecisionBasis, DecisionFuture, PolicySource, no_permission};
+pub use authz::{
+    Authorized, Authorizer, DecisionBasis, DecisionFuture, PolicySource, no_permission,
+};
 pub use crypto::{SecretBox, SecretBoxError, random_bytes};
 pub use principal::{Authenticated, Principal, PrincipalKind, RequestContext};
 pub use registry::{
-    Access, ActionSpec, Call, Handler, HandlerFuture, Lookup, Params, ReadWrite, Registry,
-    RegistryError, ServiceState,
+    Access, ActionSpec, Call, Extensions, Handler, HandlerFuture, Lookup, Params, ReadWrite,
+    Registry, RegistryError, ServiceState,
 };
 
 pub use cloudward_protocol::ApiError;

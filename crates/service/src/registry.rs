@@ -9,10 +9,10 @@ use cloudward_protocol::ApiError;
 use cloudward_store::Store;
 use thiserror::Error;
 
+use crate::Clock;
 use crate::authz::Authorized;
 use crate::crypto::SecretBox;
 use crate::principal::Principal;
-use crate::Clock;
 
 /// Business parameters of a call (common signing parameters removed).
 pub type Params = BTreeMap<String, String>;
@@ -51,6 +51,56 @@ pub struct ServiceState {
     pub clock: Arc<dyn Clock>,
     /// Region name reported in responses and audit events.
     pub region: String,
+    /// State owned by individual services (e.g. the audit log for ActionTrail), looked up
+    /// by type with [`ServiceState::extension`].
+    pub extensions: Extensions,
+}
+
+/// A type-keyed map of shared service state.
+#[derive(Clone, Default)]
+pub struct Extensions {
+    map: HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extensions")
+            .field("len", &self.map.len())
+            .finish()
+    }
+}
+
+impl Extensions {
+    /// Adds (or replaces) the value of type `T`.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: Arc<T>) {
+        self.map.insert(std::any::TypeId::of::<T>(), value);
+    }
+
+    /// The value of type `T`, if one was inserted.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.map
+            .get(&std::any::TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast::<T>().ok())
+    }
+}
+
+impl ServiceState {
+    /// State with no extensions.
+    pub fn new(store: Store, secrets: SecretBox, clock: Arc<dyn Clock>, region: String) -> Self {
+        Self {
+            store,
+            secrets,
+            clock,
+            region,
+            extensions: Extensions::default(),
+        }
+    }
+
+    /// The extension of type `T` (see [`Extensions`]).
+    pub fn extension<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.extensions.get::<T>()
+    }
 }
 
 /// What a handler receives.
