@@ -14,8 +14,6 @@
 //! reported as deciding is always the first matching one in document order, exactly what a
 //! linear scan would report.
 
-use std::collections::HashMap;
-
 use ipnet::IpNet;
 
 use crate::ast::{ActionBlock, Effect, Operator, Policy, PolicyKind, Principal};
@@ -72,14 +70,49 @@ pub(crate) struct CStatement {
 #[derive(Debug, Clone)]
 struct ResourcePattern {
     exact: Pattern,
-    lower: Pattern,
+    /// Lower-cased copy for RAM ARNs; `None` when the pattern cannot match one (its literal
+    /// start names another service), which saves a copy per resource.
+    lower: Option<Pattern>,
 }
 
+impl ResourcePattern {
+    fn new(r: &str) -> Self {
+        let other_service = r.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("acs:"))
+            && r.get(4..)
+                .and_then(|rest| rest.split_once(':'))
+                .is_some_and(|(svc, _)| {
+                    !svc.eq_ignore_ascii_case("ram") && !svc.contains(['*', '?'])
+                });
+        Self {
+            exact: Pattern::new(r),
+            lower: (!other_service).then(|| Pattern::from_string(r.to_lowercase())),
+        }
+    }
+}
+
+/// FNV-1a: a fast, deterministic hash for short keys. Collisions are harmless: every
+/// candidate is checked against its statement's actions before it counts.
+fn fnv1a(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Candidate lookup by action. The keyed lists are flat vectors sorted by (key hash,
+/// statement id): building them costs two allocations, and a lookup is a binary search that
+/// yields statement ids in ascending order.
 #[derive(Debug, Clone, Default)]
 struct ActionIndex {
-    exact: HashMap<Box<str>, Vec<u32>>,
-    by_service: HashMap<Box<str>, Vec<(Pattern, u32)>>,
-    global: Vec<(Pattern, u32)>,
+    /// (hash of a literal lower-cased action, statement).
+    exact: Vec<(u64, u32)>,
+    /// (hash of a literal RAM code, statement) for patterns with a wildcard after the colon.
+    by_service: Vec<(u64, u32)>,
+    /// Statements with a pattern whose RAM code has a wildcard (`*`, `*:List*`, `e?s:*`).
+    global: Vec<u32>,
+    /// Statements with `NotAction`.
     not_action: Vec<u32>,
 }
 
@@ -92,48 +125,54 @@ impl ActionIndex {
         for pattern in &stmt.actions {
             let text = pattern.as_str();
             if !pattern.has_wildcard() {
-                push_unique(self.exact.entry(text.into()).or_default(), id);
+                self.exact.push((fnv1a(text), id));
                 continue;
             }
             match text.split_once(':') {
-                Some((service, name)) if !service.contains(['*', '?']) => self
-                    .by_service
-                    .entry(service.into())
-                    .or_default()
-                    .push((Pattern::new(name), id)),
-                _ => self.global.push((pattern.clone(), id)),
+                Some((service, _)) if !service.contains(['*', '?']) => {
+                    self.by_service.push((fnv1a(service), id));
+                }
+                _ => {
+                    if self.global.last() != Some(&id) {
+                        self.global.push(id);
+                    }
+                }
             }
         }
     }
 
-    /// Statement ids whose actions match, in ascending order (a statement may repeat).
-    fn candidates<'a>(&'a self, req: &'a Request) -> impl Iterator<Item = u32> + 'a {
-        let exact = self
-            .exact
-            .get(req.action_lower())
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .copied();
-        let service = req
-            .service_lower()
-            .and_then(|svc| self.by_service.get(svc))
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .filter(|(p, _)| p.matches(req.action_name_lower()))
-            .map(|(_, id)| *id);
-        let global = self
-            .global
-            .iter()
-            .filter(|(p, _)| p.matches(req.action_lower()))
-            .map(|(_, id)| *id);
-        let not_action = self.not_action.iter().copied();
-        Merge4::new(exact, service, global, not_action)
+    fn finish(&mut self) {
+        for list in [&mut self.exact, &mut self.by_service] {
+            list.sort_unstable();
+            list.dedup();
+            list.shrink_to_fit();
+        }
     }
-}
 
-fn push_unique(list: &mut Vec<u32>, id: u32) {
-    if list.last() != Some(&id) {
-        list.push(id);
+    /// Statement ids whose actions may match, in ascending order without repeats. Callers
+    /// still check [`CStatement::action_matches`].
+    fn candidates<'a>(&'a self, req: &'a Request) -> impl Iterator<Item = u32> + 'a {
+        let range = |list: &'a [(u64, u32)], key: Option<&str>| -> &'a [(u64, u32)] {
+            let Some(key) = key else { return &[] };
+            let h = fnv1a(key);
+            let start = list.partition_point(|&(k, _)| k < h);
+            let len = list
+                .get(start..)
+                .map_or(0, |rest| rest.partition_point(|&(k, _)| k == h));
+            list.get(start..start + len).unwrap_or_default()
+        };
+        let exact = range(&self.exact, Some(req.action_lower()))
+            .iter()
+            .map(|&(_, id)| id);
+        let service = range(&self.by_service, req.service_lower())
+            .iter()
+            .map(|&(_, id)| id);
+        Merge4::new(
+            exact,
+            service,
+            self.global.iter().copied(),
+            self.not_action.iter().copied(),
+        )
     }
 }
 
@@ -149,6 +188,7 @@ where
     b: std::iter::Peekable<B>,
     c: std::iter::Peekable<C>,
     d: std::iter::Peekable<D>,
+    last: Option<u32>,
 }
 
 impl<A, B, C, D> Merge4<A, B, C, D>
@@ -164,6 +204,7 @@ where
             b: b.peekable(),
             c: c.peekable(),
             d: d.peekable(),
+            last: None,
         }
     }
 }
@@ -178,24 +219,30 @@ where
     type Item = u32;
 
     fn next(&mut self) -> Option<u32> {
-        let heads = [
-            self.a.peek().copied(),
-            self.b.peek().copied(),
-            self.c.peek().copied(),
-            self.d.peek().copied(),
-        ];
-        let (which, min) = heads
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| h.map(|v| (i, v)))
-            .min_by_key(|&(_, v)| v)?;
-        match which {
-            0 => self.a.next(),
-            1 => self.b.next(),
-            2 => self.c.next(),
-            _ => self.d.next(),
-        };
-        Some(min)
+        loop {
+            let heads = [
+                self.a.peek().copied(),
+                self.b.peek().copied(),
+                self.c.peek().copied(),
+                self.d.peek().copied(),
+            ];
+            let (which, min) = heads
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.map(|v| (i, v)))
+                .min_by_key(|&(_, v)| v)?;
+            match which {
+                0 => self.a.next(),
+                1 => self.b.next(),
+                2 => self.c.next(),
+                _ => self.d.next(),
+            };
+            // A statement reached through two lists is visited once.
+            if self.last != Some(min) {
+                self.last = Some(min);
+                return Some(min);
+            }
+        }
     }
 }
 
@@ -419,16 +466,12 @@ impl CStatement {
             not_action,
             actions: actions
                 .iter()
-                .map(|a| Pattern::new(&a.to_lowercase()))
+                .map(|a| Pattern::from_string(a.to_lowercase()))
                 .collect(),
-            resources: st.resource.as_ref().map(|rs| {
-                rs.iter()
-                    .map(|r| ResourcePattern {
-                        exact: Pattern::new(r),
-                        lower: Pattern::new(&r.to_lowercase()),
-                    })
-                    .collect()
-            }),
+            resources: st
+                .resource
+                .as_ref()
+                .map(|rs| rs.iter().map(|r| ResourcePattern::new(r)).collect()),
             principal: st.principal.as_ref().map(CPrincipal::compile),
             conditions: st.conditions.iter().map(CCondition::compile).collect(),
         }
@@ -445,7 +488,9 @@ impl CStatement {
             None => true,
             Some(rs) => match req.resource_lower_ram() {
                 // RAM entity names are case-insensitive (Alibaba prints role ARNs lower-cased).
-                Some(lower) => rs.iter().any(|r| r.lower.matches(lower)),
+                Some(lower) => rs
+                    .iter()
+                    .any(|r| r.lower.as_ref().is_some_and(|p| p.matches(lower))),
                 None => rs.iter().any(|r| r.exact.matches(req.resource())),
             },
         }
@@ -460,9 +505,9 @@ impl CStatement {
         self.conditions.iter().position(|c| !c.holds(ctx))
     }
 
-    /// Everything except the action: resource, principal and conditions.
-    fn applies_given_action(&self, req: &Request) -> bool {
-        (!self.not_action || self.action_matches(req))
+    /// Action, resource, principal and conditions.
+    fn applies(&self, req: &Request) -> bool {
+        self.action_matches(req)
             && self.resource_matches(req)
             && self.principal_matches(req)
             && self.conditions.iter().all(|c| c.holds(req.context()))
@@ -553,7 +598,7 @@ impl PolicySet {
                             .policies
                             .get(st.policy as usize)
                             .is_some_and(|p| p.scope == EffectScope::All))
-                        && st.applies_given_action(req)
+                        && st.applies(req)
                 })
             })
         };
@@ -619,6 +664,8 @@ impl PolicySetBuilder {
                 Effect::Allow => allow.add(id, st),
             }
         }
+        deny.finish();
+        allow.finish();
         let binds_owner = self.policies.iter().any(|p| p.scope == EffectScope::All);
         PolicySet {
             kind: self.kind,

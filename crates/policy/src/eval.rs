@@ -209,12 +209,6 @@ impl Request {
         self.colon.and_then(|c| self.action_lower.get(..c))
     }
 
-    pub(crate) fn action_name_lower(&self) -> &str {
-        self.colon
-            .and_then(|c| self.action_lower.get(c + 1..))
-            .unwrap_or(&self.action_lower)
-    }
-
     pub(crate) fn resource_lower_ram(&self) -> Option<&str> {
         self.resource_lower_ram.as_deref()
     }

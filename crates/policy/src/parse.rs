@@ -115,6 +115,36 @@ pub fn significant_chars(text: &str) -> usize {
     count
 }
 
+/// A JSON path, built on the stack and rendered only when a problem is reported, so a valid
+/// policy costs no path strings.
+#[derive(Clone, Copy)]
+enum JPath<'a> {
+    Root,
+    Key(&'a JPath<'a>, &'a str),
+    Index(&'a JPath<'a>, usize),
+}
+
+impl<'a> JPath<'a> {
+    fn key(&'a self, k: &'a str) -> Self {
+        Self::Key(self, k)
+    }
+
+    fn index(&'a self, i: usize) -> Self {
+        Self::Index(self, i)
+    }
+}
+
+impl std::fmt::Display for JPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Root => Ok(()),
+            Self::Key(JPath::Root, k) => f.write_str(k),
+            Self::Key(parent, k) => write!(f, "{parent}.{k}"),
+            Self::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 struct Validator<'l> {
     kind: PolicyKind,
     limits: &'l Limits,
@@ -130,17 +160,17 @@ impl<'l> Validator<'l> {
         }
     }
 
-    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    fn problem(&mut self, path: &JPath<'_>, message: impl Into<String>) {
         self.problems.push(Problem {
-            path: path.into(),
+            path: path.to_string(),
             message: message.into(),
         });
     }
 
-    fn document(mut self, json: &Json) -> Result<Policy, ParseError> {
+    fn document(mut self, json: &Json<'_>) -> Result<Policy, ParseError> {
         let Json::Object(members) = json else {
             self.problem(
-                "",
+                &JPath::Root,
                 format!(
                     "a policy document must be a JSON object, not {}",
                     json.type_name()
@@ -152,17 +182,17 @@ impl<'l> Validator<'l> {
         let mut statements = Vec::new();
         let mut statement_seen = false;
         for (key, value) in members {
-            match key.as_str() {
+            match key.as_ref() {
                 "Version" => {
                     version_seen = true;
                     match value {
                         Json::String(v) if v == "1" => {}
                         Json::Number(n) if n.as_u64() == Some(1) => self.problem(
-                            "Version",
+                            &JPath::Key(&JPath::Root, "Version"),
                             "the version must be the string \"1\", not the number 1",
                         ),
                         other => self.problem(
-                            "Version",
+                            &JPath::Key(&JPath::Root, "Version"),
                             format!(
                                 "unsupported version {}; the only valid value is \"1\"",
                                 show(other)
@@ -176,7 +206,7 @@ impl<'l> Validator<'l> {
                         Json::Array(items) => {
                             if items.len() > self.limits.max_statements {
                                 self.problem(
-                                    "Statement",
+                                    &JPath::Key(&JPath::Root, "Statement"),
                                     format!(
                                         "{} statements, more than the limit of {}; split the policy",
                                         items.len(),
@@ -184,19 +214,22 @@ impl<'l> Validator<'l> {
                                     ),
                                 );
                             }
+                            let base = JPath::Key(&JPath::Root, "Statement");
                             for (i, item) in items.iter().enumerate() {
-                                if let Some(s) = self.statement(&format!("Statement[{i}]"), item) {
+                                if let Some(s) = self.statement(&base.index(i), item) {
                                     statements.push(s);
                                 }
                             }
                         }
                         Json::Object(_) => {
-                            if let Some(s) = self.statement("Statement", value) {
+                            if let Some(s) =
+                                self.statement(&JPath::Key(&JPath::Root, "Statement"), value)
+                            {
                                 statements.push(s);
                             }
                         }
                         other => self.problem(
-                            "Statement",
+                            &JPath::Key(&JPath::Root, "Statement"),
                             format!(
                                 "must be a list of statements or one statement object, not {}",
                                 other.type_name()
@@ -205,7 +238,7 @@ impl<'l> Validator<'l> {
                     }
                 }
                 other => self.problem(
-                    other.to_owned(),
+                    &JPath::Key(&JPath::Root, other),
                     format!(
                         "unknown element `{}`; a policy has only `Version` and `Statement`",
                         preview(other)
@@ -214,10 +247,16 @@ impl<'l> Validator<'l> {
             }
         }
         if !version_seen {
-            self.problem("Version", "missing; add \"Version\": \"1\"");
+            self.problem(
+                &JPath::Key(&JPath::Root, "Version"),
+                "missing; add \"Version\": \"1\"",
+            );
         }
         if !statement_seen {
-            self.problem("Statement", "missing; add a \"Statement\" list");
+            self.problem(
+                &JPath::Key(&JPath::Root, "Statement"),
+                "missing; add a \"Statement\" list",
+            );
         }
         if self.problems.is_empty() {
             Ok(Policy { statements })
@@ -226,7 +265,7 @@ impl<'l> Validator<'l> {
         }
     }
 
-    fn statement(&mut self, path: &str, json: &Json) -> Option<Statement> {
+    fn statement(&mut self, path: &JPath<'_>, json: &Json<'_>) -> Option<Statement> {
         let Json::Object(members) = json else {
             self.problem(
                 path,
@@ -242,12 +281,12 @@ impl<'l> Validator<'l> {
         let mut principal = None;
         let mut conditions = Vec::new();
         for (key, value) in members {
-            let p = format!("{path}.{key}");
-            match key.as_str() {
+            let p = path.key(key.as_ref());
+            match key.as_ref() {
                 "Sid" => match value {
-                    Json::String(s) if s.chars().count() <= 128 => sid = Some(s.clone()),
-                    Json::String(_) => self.problem(p, "a Sid has at most 128 characters"),
-                    other => self.problem(p, format!("must be a string, not {}", other.type_name())),
+                    Json::String(s) if s.chars().count() <= 128 => sid = Some(s.to_string()),
+                    Json::String(_) => self.problem(&p, "a Sid has at most 128 characters"),
+                    other => self.problem(&p, format!("must be a string, not {}", other.type_name())),
                 },
                 "Effect" => match value {
                     Json::String(s) if s == "Allow" => effect = Some(Effect::Allow),
@@ -256,21 +295,21 @@ impl<'l> Validator<'l> {
                         if s.eq_ignore_ascii_case("allow") || s.eq_ignore_ascii_case("deny") =>
                     {
                         self.problem(
-                            p,
+                            &p,
                             format!(
                                 "\"{s}\" must be written \"Allow\" or \"Deny\" (capitalised)"
                             ),
                         );
                     }
                     other => self.problem(
-                        p,
+                        &p,
                         format!("{} is not an effect; use \"Allow\" or \"Deny\"", show(other)),
                     ),
                 },
                 "Action" | "NotAction" => {
                     if action.is_some() {
                         self.problem(
-                            p,
+                            &p,
                             "a statement has either Action or NotAction, not both",
                         );
                         continue;
@@ -298,7 +337,7 @@ impl<'l> Validator<'l> {
                         PolicyKind::Identity | PolicyKind::Session | PolicyKind::Control
                     ) {
                         self.problem(
-                            p,
+                            &p,
                             format!(
                                 "Principal is only allowed in resource and trust policies, not in {} policies; remove it",
                                 self.kind.name()
@@ -310,7 +349,7 @@ impl<'l> Validator<'l> {
                 }
                 "Condition" => conditions = self.conditions(&p, value),
                 "NotResource" | "NotPrincipal" => self.problem(
-                    p,
+                    &p,
                     format!(
                         "`{key}` is not part of Alibaba Cloud's RAM policy language; list the {} you mean in `{}` instead (or use a Deny statement)",
                         if key == "NotResource" { "resources" } else { "principals" },
@@ -318,7 +357,7 @@ impl<'l> Validator<'l> {
                     ),
                 ),
                 other => self.problem(
-                    p,
+                    &p,
                     format!(
                         "unknown element `{}`; a statement has Sid, Effect, Action or NotAction, Resource, Principal and Condition",
                         preview(other)
@@ -328,7 +367,7 @@ impl<'l> Validator<'l> {
         }
         if effect.is_none() && !members.iter().any(|(k, _)| k == "Effect") {
             self.problem(
-                format!("{path}.Effect"),
+                &path.key("Effect"),
                 "missing; add \"Effect\": \"Allow\" or \"Deny\"",
             );
         }
@@ -338,7 +377,7 @@ impl<'l> Validator<'l> {
                 .any(|(k, _)| k == "Action" || k == "NotAction")
         {
             self.problem(
-                format!("{path}.Action"),
+                &path.key("Action"),
                 "missing; a statement needs Action or NotAction",
             );
         }
@@ -347,7 +386,7 @@ impl<'l> Validator<'l> {
             && !members.iter().any(|(k, _)| k == "Resource")
         {
             self.problem(
-                format!("{path}.Resource"),
+                &path.key("Resource"),
                 "missing; add \"Resource\": \"*\" or the ARNs the statement covers",
             );
         }
@@ -356,7 +395,7 @@ impl<'l> Validator<'l> {
             && !members.iter().any(|(k, _)| k == "Principal")
         {
             self.problem(
-                format!("{path}.Principal"),
+                &path.key("Principal"),
                 format!(
                     "missing; {} policies name who they apply to, e.g. \"Principal\": {{\"RAM\": [\"acs:ram::<account-id>:root\"]}}",
                     self.kind.name()
@@ -377,10 +416,10 @@ impl<'l> Validator<'l> {
     }
 
     /// A string or a non-empty list of strings.
-    fn string_list(&mut self, path: &str, json: &Json) -> Vec<String> {
+    fn string_list(&mut self, path: &JPath<'_>, json: &Json<'_>) -> Vec<String> {
         let mut out = Vec::new();
         match json {
-            Json::String(s) => out.push(s.clone()),
+            Json::String(s) => out.push(s.to_string()),
             Json::Array(items) => {
                 if items.is_empty() {
                     self.problem(path, "the list is empty; give at least one value");
@@ -397,9 +436,9 @@ impl<'l> Validator<'l> {
                 }
                 for (i, item) in items.iter().enumerate() {
                     match item {
-                        Json::String(s) => out.push(s.clone()),
+                        Json::String(s) => out.push(s.to_string()),
                         other => self.problem(
-                            format!("{path}[{i}]"),
+                            &path.index(i),
                             format!("must be a string, not {}", other.type_name()),
                         ),
                     }
@@ -416,7 +455,7 @@ impl<'l> Validator<'l> {
         for (i, v) in out.iter().enumerate() {
             if v.chars().count() > self.limits.max_value_chars {
                 self.problem(
-                    item_path(path, json, i),
+                    &item_path(path, json, i),
                     format!(
                         "value has more than {} characters",
                         self.limits.max_value_chars
@@ -427,7 +466,7 @@ impl<'l> Validator<'l> {
         out
     }
 
-    fn check_action(&mut self, path: &str, action: &str) {
+    fn check_action(&mut self, path: &JPath<'_>, action: &str) {
         if action.is_empty() {
             self.problem(
                 path,
@@ -463,7 +502,7 @@ impl<'l> Validator<'l> {
         }
     }
 
-    fn check_resource(&mut self, path: &str, resource: &str) {
+    fn check_resource(&mut self, path: &JPath<'_>, resource: &str) {
         if resource.is_empty() {
             self.problem(path, "a resource cannot be empty; write \"*\" or an ARN");
             return;
@@ -486,7 +525,7 @@ impl<'l> Validator<'l> {
         }
     }
 
-    fn principal(&mut self, path: &str, json: &Json) -> Option<Principal> {
+    fn principal(&mut self, path: &JPath<'_>, json: &Json<'_>) -> Option<Principal> {
         match json {
             Json::String(s) if s == "*" => Some(Principal::Any),
             Json::String(_) | Json::Array(_) => {
@@ -506,13 +545,13 @@ impl<'l> Validator<'l> {
                     );
                 }
                 for (key, value) in members {
-                    let p = format!("{path}.{key}");
-                    match key.as_str() {
+                    let p = path.key(key.as_ref());
+                    match key.as_ref() {
                         "RAM" => ram = self.string_list(&p, value),
                         "Service" => service = self.string_list(&p, value),
                         "Federated" => federated = self.string_list(&p, value),
                         other => self.problem(
-                            p,
+                            &p,
                             format!(
                                 "unknown principal type `{}`; use RAM, Service or Federated",
                                 preview(other)
@@ -527,7 +566,7 @@ impl<'l> Validator<'l> {
                             .is_some_and(|p| p.eq_ignore_ascii_case("acs:ram:"));
                     if !ok {
                         self.problem(
-                            format!("{path}.RAM[{i}]"),
+                            &path.key("RAM").index(i),
                             format!(
                                 "\"{}\" is not a RAM principal; write acs:ram::<account-id>:root, acs:ram::<account-id>:user/<name>, acs:ram::<account-id>:role/<name> or an account id",
                                 preview(v)
@@ -554,7 +593,7 @@ impl<'l> Validator<'l> {
         }
     }
 
-    fn conditions(&mut self, path: &str, json: &Json) -> Vec<Condition> {
+    fn conditions(&mut self, path: &JPath<'_>, json: &Json<'_>) -> Vec<Condition> {
         let mut out = Vec::new();
         let Json::Object(ops) = json else {
             self.problem(
@@ -567,13 +606,13 @@ impl<'l> Validator<'l> {
             return out;
         };
         for (op_name, keys) in ops {
-            let op_path = format!("{path}.{op_name}");
+            let op_path = path.key(op_name.as_ref());
             let Some(operator) = self.operator(&op_path, op_name) else {
                 continue;
             };
             let Json::Object(keys) = keys else {
                 self.problem(
-                    op_path,
+                    &op_path,
                     format!(
                         "must be an object of condition keys to values, not {}",
                         keys.type_name()
@@ -588,7 +627,7 @@ impl<'l> Validator<'l> {
                 );
             }
             for (key, values) in keys {
-                let key_path = format!("{op_path}.{key}");
+                let key_path = op_path.key(key.as_ref());
                 match key.split_once(':') {
                     Some((prefix, name)) if !prefix.is_empty() && !name.is_empty() => {}
                     _ => {
@@ -604,16 +643,17 @@ impl<'l> Validator<'l> {
                 }
                 let values = self.condition_values(&key_path, values);
                 for (i, v) in values.iter().enumerate() {
+                    let indexed = key_path.index(i);
                     let vp = if values.len() == 1 {
-                        key_path.clone()
+                        &key_path
                     } else {
-                        format!("{key_path}[{i}]")
+                        &indexed
                     };
-                    self.check_condition_value(&vp, operator, v);
+                    self.check_condition_value(vp, operator, v);
                 }
                 out.push(Condition {
                     operator,
-                    key: key.clone(),
+                    key: key.to_string(),
                     values,
                 });
             }
@@ -621,7 +661,7 @@ impl<'l> Validator<'l> {
         out
     }
 
-    fn operator(&mut self, path: &str, name: &str) -> Option<Operator> {
+    fn operator(&mut self, path: &JPath<'_>, name: &str) -> Option<Operator> {
         if let Some(op) = Operator::from_name(name) {
             return Some(op);
         }
@@ -651,10 +691,10 @@ impl<'l> Validator<'l> {
         None
     }
 
-    fn condition_values(&mut self, path: &str, json: &Json) -> Vec<String> {
+    fn condition_values(&mut self, path: &JPath<'_>, json: &Json<'_>) -> Vec<String> {
         let mut out = Vec::new();
-        let mut one = |v: &Json, p: String, this: &mut Self| match v {
-            Json::String(s) => out.push(s.clone()),
+        let mut one = |v: &Json<'_>, p: &JPath<'_>, this: &mut Self| match v {
+            Json::String(s) => out.push(s.to_string()),
             // RAM asks for strings; bare booleans and numbers are read as their text.
             Json::Bool(b) => out.push(b.to_string()),
             Json::Number(n) => out.push(n.to_string()),
@@ -682,15 +722,15 @@ impl<'l> Validator<'l> {
                     );
                 }
                 for (i, item) in items.iter().enumerate() {
-                    one(item, format!("{path}[{i}]"), self);
+                    one(item, &path.index(i), self);
                 }
             }
-            other => one(other, path.to_owned(), self),
+            other => one(other, path, self),
         }
         out
     }
 
-    fn check_condition_value(&mut self, path: &str, operator: Operator, value: &str) {
+    fn check_condition_value(&mut self, path: &JPath<'_>, operator: Operator, value: &str) {
         if value.chars().count() > self.limits.max_value_chars {
             self.problem(
                 path,
@@ -727,15 +767,15 @@ impl<'l> Validator<'l> {
     }
 }
 
-fn item_path(path: &str, json: &Json, i: usize) -> String {
+fn item_path<'a>(path: &'a JPath<'a>, json: &Json<'_>, i: usize) -> JPath<'a> {
     if matches!(json, Json::Array(_)) {
-        format!("{path}[{i}]")
+        path.index(i)
     } else {
-        path.to_owned()
+        *path
     }
 }
 
-fn show(json: &Json) -> String {
+fn show(json: &Json<'_>) -> String {
     match json {
         Json::String(s) => format!("\"{}\"", preview(s)),
         Json::Number(n) => n.to_string(),

@@ -31,6 +31,23 @@ enum Kind {
 }
 
 impl Pattern {
+    /// Compiles an owned pattern without copying it.
+    pub fn from_string(pattern: String) -> Self {
+        let kind = if !pattern.is_empty() && pattern.bytes().all(|b| b == b'*') {
+            Kind::Any
+        } else if !pattern.contains(['*', '?']) {
+            Kind::Exact(pattern.into_boxed_str())
+        } else if pattern
+            .strip_suffix('*')
+            .is_some_and(|prefix| !prefix.contains(['*', '?']))
+        {
+            Kind::Prefix(pattern.into_boxed_str())
+        } else {
+            Kind::General(pattern.into_boxed_str())
+        };
+        Self { kind }
+    }
+
     /// Compiles `pattern`. Compilation never fails: every string is a valid pattern.
     pub fn new(pattern: &str) -> Self {
         let kind = if !pattern.is_empty() && pattern.bytes().all(|b| b == b'*') {
