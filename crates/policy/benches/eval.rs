@@ -225,6 +225,10 @@ fn bench_parse(c: &mut Criterion) {
     group.bench_function("cedar", |b| {
         b.iter(|| cedar_policy::PolicySet::from_str(black_box(&cedar)).unwrap())
     });
+    // Floor for comparison: only reading the JSON into a serde_json::Value.
+    group.bench_function("serde_json_value_only", |b| {
+        b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(&ram)).unwrap())
+    });
     group.finish();
 }
 

@@ -4,8 +4,9 @@
 //! the identity policies of a principal: its own and its groups'). Statements are indexed by
 //! action so that a decision only looks at statements whose `Action` can match the request:
 //!
-//! * literal actions (`oss:GetObject`) go in a hash map keyed by the lower-cased action;
-//! * patterns whose RAM code is literal (`oss:Get*`, `ecs:*`) go in a per-service list;
+//! * literal actions (`oss:GetObject`) are keyed by the hash of the lower-cased action;
+//! * patterns whose RAM code is literal (`oss:Get*`, `ecs:*`) are keyed by the hash of the
+//!   RAM code;
 //! * patterns with a wildcard in the RAM code (`*`, `*:Describe*`) and `NotAction` statements
 //!   are always candidates.
 //!

@@ -92,22 +92,25 @@ impl Policy {
 /// Counts characters, skipping JSON whitespace outside string literals, so pretty-printing a
 /// policy does not change its size.
 pub fn significant_chars(text: &str) -> usize {
+    // Bytes, not chars: a character is a byte that is not a UTF-8 continuation byte, and the
+    // JSON structural bytes are all ASCII.
     let mut count = 0usize;
     let mut in_string = false;
     let mut escaped = false;
-    for c in text.chars() {
+    for &b in text.as_bytes() {
+        let starts_char = (b & 0xC0) != 0x80;
         if in_string {
-            count += 1;
+            count += usize::from(starts_char);
             if escaped {
                 escaped = false;
-            } else if c == '\\' {
+            } else if b == b'\\' {
                 escaped = true;
-            } else if c == '"' {
+            } else if b == b'"' {
                 in_string = false;
             }
-        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
-            count += 1;
-            if c == '"' {
+        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            count += usize::from(starts_char);
+            if b == b'"' {
                 in_string = true;
             }
         }

@@ -342,3 +342,11 @@ fn wildcard_agrees_with_a_recursive_matcher_on_small_inputs() {
         }
     }
 }
+
+#[test]
+fn significant_chars_counts_characters_not_bytes() {
+    use cloudward_policy::significant_chars;
+    assert_eq!(significant_chars(r#"{ "a" : "b c" }"#), 11);
+    assert_eq!(significant_chars("{\"é\": \"\\\" x\"}"), 12);
+    assert_eq!(significant_chars("\n\t {}\r"), 2);
+}
