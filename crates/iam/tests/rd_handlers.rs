@@ -262,6 +262,52 @@ async fn member_accounts_are_real_tenants_and_can_be_moved_and_removed() {
         Some(env.management.clone())
     );
 
+    // The access role: trusts the management account, carries AdministratorAccess.
+    let role = env
+        .state
+        .store
+        .get_role(&a, "ResourceDirectoryAccountAccessRole")
+        .await
+        .unwrap()
+        .expect("access role in the member account");
+    assert_eq!(
+        role.arn,
+        format!("acs:ram::{a}:role/resourcedirectoryaccountaccessrole")
+    );
+    let trust: Value = serde_json::from_str(&role.assume_role_policy_document).unwrap();
+    assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRole");
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["RAM"][0],
+        format!("acs:ram::{}:root", env.management)
+    );
+    cloudward_policy::Policy::parse(
+        &role.assume_role_policy_document,
+        cloudward_policy::PolicyKind::Trust,
+    )
+    .expect("the trust policy is valid");
+    assert_eq!(
+        cloudward_iam::rd::access_role::trust_policy(&env.management),
+        role.assume_role_policy_document
+    );
+    let attached = env
+        .state
+        .store
+        .list_attachments(&a, cloudward_store::PrincipalKindRef::Role, &role.role_id)
+        .await
+        .unwrap();
+    assert_eq!(attached.len(), 1);
+    assert_eq!(attached[0].policy_type, "System");
+    assert_eq!(attached[0].policy_name, "AdministratorAccess");
+    // The role is in the member account only.
+    assert!(
+        env.state
+            .store
+            .get_role(&env.management, "ResourceDirectoryAccountAccessRole")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
     let got = ok(&env, "GetAccount", &[("AccountId", &a)]).await;
     let account = &got["Account"];
     assert_eq!(account["DisplayName"], "Dev Account");
