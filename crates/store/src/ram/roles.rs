@@ -13,7 +13,7 @@ pub struct RoleRecord {
     pub role_id: String,
     /// Name, unique in the account (roles cannot be renamed).
     pub role_name: String,
-    /// `acs:ram::<account>:role/<lowercased name>` as Alibaba writes it.
+    /// `acs:ram::<account>:role/<RoleName>`.
     pub arn: String,
     /// Description (0..=1024 characters).
     pub description: String,
