@@ -449,8 +449,7 @@ async fn member_account_root_cannot_manage_the_directory() {
         dir["ResourceDirectory"]["MasterAccountId"],
         env.management.as_str()
     );
-    // The management root's ARN is in its own account; naming another account's resources
-    // in the ARN does not help a member either (the authorizer stops it first).
+    // Even reading a member (its own account) goes through the management-account check.
     let e = call(st, &member_root, V, "GetAccount", &[("AccountId", &a)])
         .await
         .unwrap_err();
@@ -825,7 +824,8 @@ async fn error_codes() {
         r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"*","Resource":"acs:oss:*:*:{}"}}]}}"#,
         "b".repeat(4100)
     );
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str, u16)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, u16);
+    let cases: Vec<Case<'_>> = vec![
         ("CreateFolder", vec![], "MissingParameter.Folder.Name", 400),
         (
             "CreateFolder",

@@ -8,6 +8,7 @@ use cloudward_store::{
 };
 use serde_json::{Value, json};
 
+use super::set;
 use super::tree::{folder_chain, parent_folder, rd_path};
 use super::{
     MAX_MEMBERS, PageQuery, account_not_found, err, is_account_id, keyword_matches,
@@ -228,17 +229,21 @@ pub(crate) fn get_account(call: Call<'_>) -> HandlerFuture<'_> {
         let chain =
             folder_chain(store, &directory.management_account_id, &member.folder_id).await?;
         let mut body = member_json(&directory, &member);
-        body["ResourceDirectoryPath"] = json!(format!(
-            "{}/{}",
-            rd_path(&directory, &chain),
-            member.account_id
-        ));
+        set(
+            &mut body,
+            "ResourceDirectoryPath",
+            json!(format!(
+                "{}/{}",
+                rd_path(&directory, &chain),
+                member.account_id
+            )),
+        );
         let location: Vec<&str> = std::iter::once("root")
             .chain(chain.iter().skip(1).map(|f| f.folder_name.as_str()))
             .collect();
-        body["Location"] = json!(location.join("/"));
-        body["HasSecureMobilePhone"] = json!(false);
-        body["Tags"] = json!([]);
+        set(&mut body, "Location", json!(location.join("/")));
+        set(&mut body, "HasSecureMobilePhone", json!(false));
+        set(&mut body, "Tags", json!([]));
         Ok(json!({ "Account": body }))
     })
 }
@@ -266,11 +271,15 @@ async fn list(call: &Call<'_>, folder: Option<&str>) -> Result<Value, ApiError> 
         if folder.is_none() {
             let chain =
                 folder_chain(store, &directory.management_account_id, &member.folder_id).await?;
-            item["ResourceDirectoryPath"] = json!(format!(
-                "{}/{}",
-                rd_path(&directory, &chain),
-                member.account_id
-            ));
+            set(
+                &mut item,
+                "ResourceDirectoryPath",
+                json!(format!(
+                    "{}/{}",
+                    rd_path(&directory, &chain),
+                    member.account_id
+                )),
+            );
         }
         items.push(item);
     }

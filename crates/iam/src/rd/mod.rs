@@ -8,6 +8,10 @@
 //!
 //! See `docs/resource-directory.md` for the actions, response shapes and error codes.
 
+// Handlers must return `ApiError` (the frame's `HandlerFuture`), so its size is not ours
+// to change; helpers returning it follow suit.
+#![allow(clippy::result_large_err)]
+
 pub mod access_role;
 mod accounts;
 mod policies;
@@ -377,9 +381,9 @@ impl PageQuery {
 
     /// Adds `PageNumber`, `PageSize` and `TotalCount` to a list response.
     pub(crate) fn annotate(&self, body: &mut serde_json::Value, total: usize) {
-        body["PageNumber"] = serde_json::json!(self.number);
-        body["PageSize"] = serde_json::json!(self.size);
-        body["TotalCount"] = serde_json::json!(total);
+        set(body, "PageNumber", serde_json::json!(self.number));
+        set(body, "PageSize", serde_json::json!(self.size));
+        set(body, "TotalCount", serde_json::json!(total));
     }
 }
 
@@ -391,5 +395,12 @@ pub(crate) fn keyword_matches(keyword: Option<&str>, fields: &[&str]) -> bool {
             let k = k.to_lowercase();
             fields.iter().any(|f| f.to_lowercase().contains(&k))
         }
+    }
+}
+
+/// Sets `key` on a JSON object (no-op on anything else; never panics).
+pub(crate) fn set(target: &mut serde_json::Value, key: &str, value: serde_json::Value) {
+    if let Some(object) = target.as_object_mut() {
+        object.insert(key.to_owned(), value);
     }
 }

@@ -9,6 +9,7 @@ use cloudward_store::{
 };
 use serde_json::{Value, json};
 
+use super::set;
 use super::{
     MAX_ATTACHMENTS_PER_TARGET, MAX_CONTROL_POLICY_CHARS, MAX_CUSTOM_CONTROL_POLICIES, PageQuery,
     err, is_account_id, is_folder_id, managed_directory, policy_not_found, random_id, required,
@@ -166,7 +167,7 @@ fn policy_json(policy: &ControlPolicyRecord, attachments: i64, with_document: bo
         "UpdateDate": util::iso8601(policy.updated_at_ms),
     });
     if with_document {
-        v["PolicyDocument"] = json!(policy.document);
+        set(&mut v, "PolicyDocument", json!(policy.document));
     }
     v
 }

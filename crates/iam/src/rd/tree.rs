@@ -5,6 +5,7 @@ use cloudward_service::{Call, HandlerFuture};
 use cloudward_store::{DirectoryRecord, FolderRecord, Store, StoreError};
 use serde_json::{Value, json};
 
+use super::set;
 use super::{
     MAX_FOLDER_DEPTH, MAX_FOLDERS, PageQuery, err, folder_not_found, is_folder_id, keyword_matches,
     managed_directory, not_management_account, policies, random_id, required, store_err,
@@ -348,8 +349,8 @@ pub(crate) fn get_folder(call: Call<'_>) -> HandlerFuture<'_> {
                 "ResourceDirectoryPath": rd_path(&directory, &chain),
             }
         });
-        if let Some(parent) = &folder.parent_folder_id {
-            body["Folder"]["ParentFolderId"] = json!(parent);
+        if let (Some(parent), Some(folder)) = (&folder.parent_folder_id, body.get_mut("Folder")) {
+            set(folder, "ParentFolderId", json!(parent));
         }
         Ok(body)
     })
@@ -416,8 +417,8 @@ pub(crate) fn update_folder(call: Call<'_>) -> HandlerFuture<'_> {
                 "FolderName": name,
             }
         });
-        if let Some(parent) = &folder.parent_folder_id {
-            body["Folder"]["ParentFolderId"] = json!(parent);
+        if let (Some(parent), Some(folder)) = (&folder.parent_folder_id, body.get_mut("Folder")) {
+            set(folder, "ParentFolderId", json!(parent));
         }
         Ok(body)
     })
