@@ -106,7 +106,10 @@ impl Authorizer {
             Access::AnyAuthenticatedCaller => DecisionBasis::AnyAuthenticatedCaller,
             Access::Policy { .. } => {
                 let principal = caller.principal();
-                let in_own_account = resource_in_account(&resource, &principal.account_id);
+                // The system-policy catalogue (`acs:ram::system:policy/*`) belongs to no
+                // account: every account may read it (and attach it to its own principals).
+                let in_own_account = resource_in_account(&resource, &principal.account_id)
+                    || resource.starts_with("acs:ram::system:policy/");
                 // Invariant: nothing crosses accounts except through a role's trust policy,
                 // which the policy source evaluates for `sts:AssumeRole`.
                 if !in_own_account && spec.ram_action != ASSUME_ROLE {
