@@ -124,3 +124,59 @@ pub async fn call(
     })
     .await
 }
+
+// ---- RAM helpers (added by the RAM tests) ----------------------------------------------
+
+/// A clock the test sets (ms since the epoch); for TOTP and timestamps.
+#[derive(Debug, Default)]
+pub struct TestClock(pub std::sync::atomic::AtomicI64);
+
+impl TestClock {
+    /// Sets the time.
+    pub fn set_ms(&self, ms: i64) {
+        self.0.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl cloudward_service::Clock for TestClock {
+    fn now(&self) -> time::OffsetDateTime {
+        let ms = self.0.load(std::sync::atomic::Ordering::SeqCst);
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap()
+    }
+}
+
+/// Like [`env_on`], with a test-controlled clock starting at `start_ms`.
+pub async fn env_with_clock(store: Store, start_ms: i64) -> (Env, Arc<TestClock>) {
+    let clock = Arc::new(TestClock::default());
+    clock.set_ms(start_ms);
+    let mut env = env_on(store).await;
+    env.state.clock = clock.clone();
+    (env, clock)
+}
+
+/// Runs a RAM (`2015-05-01`) action as the management account's root.
+pub async fn ram(env: &Env, action: &str, params: &[(&str, &str)]) -> Result<Value, ApiError> {
+    call(
+        &env.state,
+        &root(&env.management),
+        "2015-05-01",
+        action,
+        params,
+    )
+    .await
+}
+
+/// Creates another (member) account in the store and returns its id.
+pub async fn other_account(env: &Env, account_id: &str) -> String {
+    env.state
+        .store
+        .insert_account(&cloudward_store::AccountRecord {
+            account_id: account_id.to_owned(),
+            display_name: format!("account {account_id}"),
+            kind: cloudward_store::AccountKind::Member,
+            created_at_ms: 1_000,
+        })
+        .await
+        .unwrap();
+    account_id.to_owned()
+}
