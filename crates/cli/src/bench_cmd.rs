@@ -52,11 +52,40 @@ pub struct BenchArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Load this API action instead of GetCallerIdentity, as `Product:Action` (e.g.
+    /// `Ram:GetUser`); the target is then this action alone.
+    #[arg(long)]
+    action: Option<String>,
+    /// Parameters of `--action` as Key=Value; `{n}` in a value is replaced by a number
+    /// unique to each request (e.g. `UserName=u{n}` for a write benchmark).
+    #[arg(long = "param")]
+    params: Vec<String>,
+}
+
+/// The call each signed request makes.
+#[derive(Debug, Clone)]
+struct CallTemplate {
+    name: String,
+    action: String,
+    version: String,
+    params: Vec<(String, String)>,
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl CallTemplate {
+    fn instantiate(&self) -> BTreeMap<String, String> {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{n}", &n.to_string())))
+            .collect()
+    }
 }
 
 #[derive(Debug, Serialize)]
 struct Report {
-    target: &'static str,
+    target: String,
     connections: usize,
     seconds: f64,
     requests: u64,
@@ -79,14 +108,43 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.connections == 0 {
         bail!("--connections must be at least 1");
     }
+    let template = match &args.action {
+        None => CallTemplate {
+            name: "GetCallerIdentity".to_owned(),
+            action: "GetCallerIdentity".to_owned(),
+            version: "2015-04-01".to_owned(),
+            params: Vec::new(),
+        },
+        Some(spec) => {
+            let (product, action) = spec
+                .split_once(':')
+                .context("--action must be Product:Action, e.g. Ram:GetUser")?;
+            let version = crate::client::product_version(product)
+                .with_context(|| format!("unknown product {product}"))?;
+            let mut params = Vec::new();
+            for pair in &args.params {
+                let (k, v) = pair
+                    .split_once('=')
+                    .with_context(|| format!("--param {pair:?} is not Key=Value"))?;
+                params.push((k.to_owned(), v.to_owned()));
+            }
+            CallTemplate {
+                name: action.to_owned(),
+                action: action.to_owned(),
+                version: version.to_owned(),
+                params,
+            }
+        }
+    };
     let mut reports = Vec::new();
-    let targets: &[Target] = match args.target {
-        Target::Both => &[Target::CallerIdentity, Target::Healthz],
-        Target::CallerIdentity => &[Target::CallerIdentity],
-        Target::Healthz => &[Target::Healthz],
+    let targets: &[Target] = match (args.target, args.action.is_some()) {
+        (_, true) => &[Target::CallerIdentity],
+        (Target::Both, false) => &[Target::CallerIdentity, Target::Healthz],
+        (Target::CallerIdentity, false) => &[Target::CallerIdentity],
+        (Target::Healthz, false) => &[Target::Healthz],
     };
     for &target in targets {
-        reports.push(measure(&args, &profile, &authority, target).await?);
+        reports.push(measure(&args, &profile, &authority, target, &template).await?);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
@@ -99,7 +157,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         ]);
         for r in &reports {
             table.add_row(vec![
-                r.target.to_owned(),
+                r.target.clone(),
                 r.connections.to_string(),
                 r.requests.to_string(),
                 r.errors.to_string(),
@@ -133,10 +191,11 @@ async fn measure(
     profile: &Profile,
     authority: &str,
     target: Target,
+    template: &CallTemplate,
 ) -> anyhow::Result<Report> {
     let name = match target {
-        Target::Healthz => "healthz",
-        _ => "GetCallerIdentity",
+        Target::Healthz => "healthz".to_owned(),
+        _ => template.name.clone(),
     };
     let warmup = Duration::from_secs(args.warmup);
     let measure = Duration::from_secs(args.duration);
@@ -148,14 +207,24 @@ async fn measure(
         ProgressStyle::with_template("{msg:>18} [{bar:30}] {pos}/{len}s")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    bar.set_message(name);
+    bar.set_message(name.clone());
     let mut workers = Vec::new();
     for _ in 0..args.connections {
         let profile = profile.clone();
         let authority = authority.to_owned();
         let signature = args.signature;
+        let template = template.clone();
         workers.push(tokio::spawn(async move {
-            worker(&profile, &authority, target, signature, measure_from, deadline).await
+            worker(
+                &profile,
+                &authority,
+                target,
+                signature,
+                &template,
+                measure_from,
+                deadline,
+            )
+            .await
         }));
     }
     let ticker = {
@@ -206,6 +275,7 @@ async fn worker(
     authority: &str,
     target: Target,
     signature: Signature,
+    template: &CallTemplate,
     measure_from: Instant,
     deadline: Instant,
 ) -> anyhow::Result<(Vec<u32>, u64)> {
@@ -219,7 +289,6 @@ async fn worker(
     });
     let mut latencies = Vec::with_capacity(1 << 16);
     let mut errors = 0u64;
-    let empty = BTreeMap::new();
     loop {
         let now = Instant::now();
         if now >= deadline {
@@ -230,7 +299,14 @@ async fn worker(
                 .header("host", authority)
                 .body(Empty::<bytes::Bytes>::new())?,
             _ => {
-                let call = sign_call(profile, "GetCallerIdentity", "2015-04-01", &empty, signature)?;
+                let params = template.instantiate();
+                let call = sign_call(
+                    profile,
+                    &template.action,
+                    &template.version,
+                    &params,
+                    signature,
+                )?;
                 let path = call
                     .url
                     .find("://")

@@ -57,9 +57,52 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let profile = resolve_profile(args.profile.as_deref())?;
-    let signed = sign_call(&profile, &args.action, &version, &params, args.signature)?;
-    let mut builder = reqwest::Client::builder();
     if let Some(path) = &args.ca_cert {
+        // A bad certificate file is a usage error (exit 2), not an unreachable server.
+        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
+    }
+    let (status, value) = match send(
+        &profile,
+        &args.action,
+        &version,
+        &params,
+        args.signature,
+        args.ca_cert.as_deref(),
+    )
+    .await
+    {
+        Ok(answer) => answer,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return Ok(ExitCode::from(3));
+        }
+    };
+    if status.is_success() {
+        match args.output {
+            Output::Json => println!("{}", serde_json::to_string_pretty(&value)?),
+            Output::Table => println!("{}", table(&value)),
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        report_error(status, &value, args.output);
+        Ok(ExitCode::from(if status.is_server_error() { 3 } else { 1 }))
+    }
+}
+
+/// Sends one signed call and returns the HTTP status and the parsed body.
+pub async fn send(
+    profile: &crate::client::Profile,
+    action: &str,
+    version: &str,
+    params: &BTreeMap<String, String>,
+    signature: Signature,
+    ca_cert: Option<&std::path::Path>,
+) -> anyhow::Result<(reqwest::StatusCode, Value)> {
+    let signed = sign_call(profile, action, version, params, signature)?;
+    let mut builder = reqwest::Client::builder();
+    if let Some(path) = ca_cert {
         let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let cert = reqwest::Certificate::from_pem(&pem)
             .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
@@ -70,23 +113,20 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     for (k, v) in &signed.headers {
         request = request.header(k, v);
     }
-    let response = match request.send().await {
-        Ok(response) => response,
-        Err(err) => {
-            eprintln!("error: cannot reach {}: {err}", profile.endpoint);
-            return Ok(ExitCode::from(3));
-        }
-    };
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {}", profile.endpoint))?;
     let status = response.status();
     let text = response.text().await.context("cannot read the response")?;
     let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    if status.is_success() {
-        match args.output {
-            Output::Json => println!("{}", serde_json::to_string_pretty(&value)?),
-            Output::Table => println!("{}", table(&value)),
-        }
-        Ok(ExitCode::SUCCESS)
-    } else {
+    Ok((status, value))
+}
+
+/// Prints an API error for people on stderr (and the raw body as JSON on stdout when the
+/// output is for machines).
+pub fn report_error(status: reqwest::StatusCode, value: &Value, output: Output) {
+    {
         let code = value.get("Code").and_then(Value::as_str).unwrap_or("?");
         let message = value.get("Message").and_then(Value::as_str).unwrap_or("");
         let request_id = value.get("RequestId").and_then(Value::as_str).unwrap_or("");
@@ -98,14 +138,19 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
             message
         );
         if let Some(detail) = value.get("AccessDeniedDetail") {
-            eprintln!("AccessDeniedDetail: {}", serde_json::to_string_pretty(detail)?);
+            eprintln!(
+                "AccessDeniedDetail: {}",
+                serde_json::to_string_pretty(detail).unwrap_or_default()
+            );
         }
         if !request_id.is_empty() {
             eprintln!("RequestId: {request_id}");
         }
-        if !std::io::stdout().is_terminal() || args.output == Output::Json {
-            println!("{}", serde_json::to_string_pretty(&value)?);
+        if !std::io::stdout().is_terminal() || output == Output::Json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
         }
-        Ok(ExitCode::from(if status.is_server_error() { 3 } else { 1 }))
     }
 }

@@ -8,8 +8,9 @@ mod bench_cmd;
 mod call_cmd;
 mod client;
 mod configure_cmd;
+mod iam_cmd;
 mod output;
-// POLICY_CMD_MOD
+mod policy_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
@@ -34,7 +35,30 @@ enum Command {
     Call(call_cmd::CallArgs),
     /// Load-test a server with signed GetCallerIdentity calls (and /healthz for comparison).
     Bench(bench_cmd::BenchArgs),
-    // POLICY_CMD_VARIANT
+    /// Validate, evaluate and test RAM policies offline.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+    /// RAM shortcuts: create-user, attach-policy, create-access-key.
+    Ram {
+        #[command(subcommand)]
+        command: iam_cmd::RamCommand,
+        #[command(flatten)]
+        common: iam_cmd::Common,
+    },
+    /// STS shortcuts: assume-role.
+    Sts {
+        #[command(subcommand)]
+        command: iam_cmd::StsCommand,
+        #[command(flatten)]
+        common: iam_cmd::Common,
+    },
+    /// Resource Directory shortcuts: tree.
+    Rd {
+        #[command(subcommand)]
+        command: iam_cmd::RdCommand,
+        #[command(flatten)]
+        common: iam_cmd::Common,
+    },
 }
 
 fn main() -> ExitCode {
@@ -42,7 +66,7 @@ fn main() -> ExitCode {
     // reqwest is built without a default crypto provider; ring is ours everywhere.
     let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
-        // POLICY_CMD_RUN
+        Command::Policy(cmd) => report(policy_cmd::run(cmd)),
         Command::Configure(args) => report(configure_cmd::run(args)),
         command => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -60,7 +84,16 @@ fn main() -> ExitCode {
                     Command::Serve(args) => report(serve_cmd::run(*args).await),
                     Command::Call(args) => report(call_cmd::run(args).await),
                     Command::Bench(args) => report(bench_cmd::run(args).await),
-                    Command::Configure(_) => ExitCode::from(2),
+                    Command::Ram { command, common } => {
+                        report(iam_cmd::run_ram(command, common).await)
+                    }
+                    Command::Sts { command, common } => {
+                        report(iam_cmd::run_sts(command, common).await)
+                    }
+                    Command::Rd { command, common } => {
+                        report(iam_cmd::run_rd(command, common).await)
+                    }
+                    Command::Policy(_) | Command::Configure(_) => ExitCode::from(2),
                 }
             })
         }

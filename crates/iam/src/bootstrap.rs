@@ -5,8 +5,7 @@ use cloudward_protocol::{
 };
 use cloudward_service::{SecretBox, SecretBoxError, random_bytes};
 use cloudward_store::{
-    AccessKeyOwner, AccessKeyRecord, AccessKeyStatus, AccountKind, AccountRecord, Store,
-    StoreError,
+    AccessKeyOwner, AccessKeyRecord, AccessKeyStatus, AccountKind, AccountRecord, Store, StoreError,
 };
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -32,6 +31,11 @@ pub enum BootstrapError {
         "CLOUDWARD_ROOT_ACCESS_KEY_ID and CLOUDWARD_ROOT_ACCESS_KEY_SECRET must be given together"
     )]
     HalfSuppliedKey,
+    /// The stored secrets do not decrypt under the configured root key.
+    #[error(
+        "the root key does not match this data directory: stored secrets do not decrypt (was the root key file or CLOUDWARD_ROOT_KEY changed?)"
+    )]
+    RootKeyMismatch,
     /// The management account id is recorded but its row is missing.
     #[error("the store names management account {0} but it does not exist")]
     MissingManagementAccount(String),
@@ -106,6 +110,14 @@ pub async fn ensure_management_account(
     let existing = store
         .list_access_keys(&account_id, &AccessKeyOwner::Root)
         .await?;
+    // A wrong root key must stop start-up, not turn every later call into a 500.
+    if let Some(first) = existing.first()
+        && secrets
+            .open(&first.secret_ciphertext, first.access_key_id.as_bytes())
+            .is_err()
+    {
+        return Err(BootstrapError::RootKeyMismatch);
+    }
     let mut generated_root_key = None;
     match supplied {
         Some(key) => {

@@ -1,6 +1,7 @@
 //! Identity services: RAM, STS and Resource Directory, and the first-start bootstrap of
 //! the organization's management account.
 
+pub mod authz;
 pub mod bootstrap;
 pub mod ram;
 pub mod rd;

@@ -173,6 +173,32 @@ impl Authenticator {
             }
             _ => {}
         }
+        let window = time::Duration::try_from(self.window).unwrap_or(time::Duration::minutes(15));
+        request
+            .check_clock(context.received_at, window)
+            .map_err(|err| (ApiError::from(err), partial.clone()))?;
+        match self.nonces.check_and_insert(
+            &request.access_key_id,
+            &request.nonce,
+            request.timestamp,
+            window,
+            context.received_at,
+        ) {
+            NonceCheck::Fresh => {}
+            NonceCheck::Replayed => {
+                return Err((ProtocolError::SignatureNonceUsed.into(), partial));
+            }
+            NonceCheck::Full => {
+                return Err((
+                    ApiError::new(
+                        "Throttling",
+                        503,
+                        "Request was denied due to request throttling: too many recent requests to check for replay.",
+                    ),
+                    partial,
+                ));
+            }
+        }
         let mut context = context;
         let kind = match credential.as_ref() {
             Credential::Key(key) => match &key.owner {
