@@ -301,7 +301,8 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Unbinds the user's device; returns it as it was, if there was one.
+    /// Unbinds the user's device; returns it as it was, if there was one. The last used
+    /// TOTP step is kept, so codes already used can never bind the device again.
     pub async fn unbind_mfa_device(
         &self,
         account_id: &str,
@@ -312,7 +313,7 @@ impl Store {
         };
         let changed = on_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE ram_mfa_devices SET user_id = NULL, activated_at_ms = NULL, last_used_step = NULL WHERE account_id = $1 AND device_name = $2 AND user_id = $3",
+                "UPDATE ram_mfa_devices SET user_id = NULL, activated_at_ms = NULL WHERE account_id = $1 AND device_name = $2 AND user_id = $3",
             )
             .bind(account_id)
             .bind(&device.device_name)
