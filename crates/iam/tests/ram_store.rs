@@ -12,9 +12,9 @@ mod common;
 
 use cloudward_policy::{Policy, PolicyKind};
 use cloudward_store::{
-    AccessKeyOwner, AccessKeyRecord, AccessKeyStatus, AccountKind, AccountRecord, GroupRecord,
-    PolicyRecord, PrincipalKindRef, RoleRecord, Store, StoreError, UserRecord, system_policies,
-    system_policy,
+    AccessKeyOwner, AccessKeyRecord, AccessKeyStatus, AccountKind, AccountRecord, AttachmentRecord,
+    GroupRecord, PolicyRecord, PrincipalKindRef, RoleRecord, Store, StoreError, UserRecord,
+    system_policies, system_policy,
 };
 
 const A: &str = "1111111111111111";
@@ -64,6 +64,16 @@ fn role(account: &str, id: &str, name: &str) -> RoleRecord {
         max_session_duration: 3600,
         created_at_ms: 10,
         updated_at_ms: 10,
+    }
+}
+
+fn attachment(kind: PrincipalKindRef, id: &str, policy_type: &str, name: &str) -> AttachmentRecord {
+    AttachmentRecord {
+        principal_kind: kind,
+        principal_id: id.to_owned(),
+        policy_type: policy_type.to_owned(),
+        policy_name: name.to_owned(),
+        attached_at_ms: 12,
     }
 }
 
@@ -131,11 +141,7 @@ async fn tenant_isolation_on_every_backend() {
             store
                 .attach_policy(
                     A,
-                    PrincipalKindRef::Group,
-                    "201",
-                    "Custom",
-                    "shared-name",
-                    12,
+                    &attachment(PrincipalKindRef::Group, "201", "Custom", "shared-name"),
                     5
                 )
                 .await
@@ -145,11 +151,12 @@ async fn tenant_isolation_on_every_backend() {
             store
                 .attach_policy(
                     B,
-                    PrincipalKindRef::User,
-                    "102",
-                    "System",
-                    "AdministratorAccess",
-                    12,
+                    &attachment(
+                        PrincipalKindRef::User,
+                        "102",
+                        "System",
+                        "AdministratorAccess"
+                    ),
                     20
                 )
                 .await

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::{
-    MAX_ACCESS_KEYS_PER_USER, MAX_ACCESS_KEYS_ROOT, account, not_for_role_sessions, user_by_name,
+    MAX_ACCESS_KEYS_PER_USER, MAX_ACCESS_KEYS_ROOT, account, not_for_role_sessions, set,
+    user_by_name,
 };
 use crate::util::{self, entity_not_exist, invalid, limit_exceeded, optional, required};
 
@@ -176,7 +177,7 @@ pub(super) fn get_access_key_last_used(call: Call<'_>) -> HandlerFuture<'_> {
             .ok_or_else(key_not_exist)?;
         let mut last_used = json!({});
         if let Some(at) = key.last_used_at_ms {
-            last_used["LastUsedDate"] = json!(util::iso8601(at));
+            set(&mut last_used, "LastUsedDate", json!(util::iso8601(at)));
         }
         Ok(json!({ "AccessKeyLastUsed": last_used }))
     })

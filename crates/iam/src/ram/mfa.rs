@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::totp;
-use super::{MAX_MFA_DEVICES, account, conflict, user_by_name};
+use super::{MAX_MFA_DEVICES, account, conflict, set, user_by_name};
 use crate::util::{
     self, check_name, delete_conflict, entity_already_exists, entity_not_exist, invalid,
     limit_exceeded, required,
@@ -159,7 +159,7 @@ pub(super) fn list_virtual_mfa_devices(call: Call<'_>) -> HandlerFuture<'_> {
         for d in devices {
             let mut item = json!({ "SerialNumber": d.serial_number });
             if let Some(at) = d.activated_at_ms {
-                item["ActivateDate"] = json!(util::iso8601(at));
+                set(&mut item, "ActivateDate", json!(util::iso8601(at)));
             }
             if let Some(user_id) = &d.user_id
                 && let Some(user) = store
@@ -167,11 +167,15 @@ pub(super) fn list_virtual_mfa_devices(call: Call<'_>) -> HandlerFuture<'_> {
                     .await
                     .map_err(util::store_error)?
             {
-                item["User"] = json!({
-                    "UserId": user.user_id,
-                    "UserName": user.user_name,
-                    "DisplayName": user.display_name,
-                });
+                set(
+                    &mut item,
+                    "User",
+                    json!({
+                        "UserId": user.user_id,
+                        "UserName": user.user_name,
+                        "DisplayName": user.display_name,
+                    }),
+                );
             }
             items.push(item);
         }

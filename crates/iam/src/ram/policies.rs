@@ -14,7 +14,7 @@ use super::roles::role_by_name;
 use super::tags::{parse_tags, store_tags};
 use super::{
     MAX_CUSTOM_POLICIES, MAX_GROUP_POLICIES, MAX_POLICY_VERSIONS, MAX_ROLE_POLICIES,
-    MAX_USER_POLICIES, account, check_len, conflict, list_body, policy_type, tags_json,
+    MAX_USER_POLICIES, account, check_len, conflict, list_body, policy_type, set, tags_json,
     user_by_name,
 };
 use crate::util::{
@@ -192,7 +192,7 @@ pub(super) fn get_policy(call: Call<'_>) -> HandlerFuture<'_> {
         if kind == SYSTEM {
             let policy = system(name)?;
             let mut body = system_json(policy, count?);
-            body["PolicyDocument"] = json!(policy.document);
+            set(&mut body, "PolicyDocument", json!(policy.document));
             return Ok(
                 json!({ "Policy": body, "DefaultPolicyVersion": system_version_json(policy) }),
             );
@@ -206,7 +206,7 @@ pub(super) fn get_policy(call: Call<'_>) -> HandlerFuture<'_> {
             .map_err(util::store_error)?
             .ok_or_else(version_not_exist)?;
         let mut body = custom_json(&policy, count?);
-        body["PolicyDocument"] = json!(version.document);
+        set(&mut body, "PolicyDocument", json!(version.document));
         Ok(json!({
             "Policy": body,
             "DefaultPolicyVersion": version_json(&version, &policy.default_version),
@@ -330,7 +330,7 @@ pub(super) fn list_policies(call: Call<'_>) -> HandlerFuture<'_> {
                     }
                     let count = attachment_count(&call, CUSTOM, &policy.policy_name).await?;
                     let mut item = custom_json(&policy, count);
-                    item["Tags"] = tags_json(&tags);
+                    set(&mut item, "Tags", tags_json(&tags));
                     rows.push((listing_key(CUSTOM, &policy.policy_name), item));
                 }
                 if exhausted {
@@ -568,11 +568,13 @@ async fn attach(call: Call<'_>, kind: PrincipalKindRef) -> Result<Value, ApiErro
         .store
         .attach_policy(
             account(&call),
-            kind,
-            &principal_id,
-            policy_kind,
-            &policy_name,
-            util::now_ms(call.state),
+            &AttachmentRecord {
+                principal_kind: kind,
+                principal_id,
+                policy_type: policy_kind.to_owned(),
+                policy_name,
+                attached_at_ms: util::now_ms(call.state),
+            },
             limit,
         )
         .await

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::policies::validate_document;
 use super::tags::{parse_tags, store_tags};
-use super::{MAX_ROLES, account, check_len, conflict, fetch_limit, list_body, tags_json};
+use super::{MAX_ROLES, account, check_len, conflict, fetch_limit, list_body, set, tags_json};
 use crate::util::{
     self, Page, check_name, delete_conflict, entity_not_exist, limit_exceeded, optional,
     optional_int, required,
@@ -196,7 +196,7 @@ pub(super) fn list_roles(call: Call<'_>) -> HandlerFuture<'_> {
             .iter()
             .map(|(role, tags)| {
                 let mut item = role_json(role);
-                item["Tags"] = tags_json(tags);
+                set(&mut item, "Tags", tags_json(tags));
                 item
             })
             .collect();

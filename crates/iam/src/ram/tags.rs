@@ -9,7 +9,7 @@ use cloudward_protocol::ApiError;
 use cloudward_service::{Call, HandlerFuture, Params};
 use serde_json::{Value, json};
 
-use super::{MAX_TAGS_PER_RESOURCE, account, policies::SYSTEM};
+use super::{MAX_TAGS_PER_RESOURCE, account, policies::SYSTEM, set};
 use crate::util::{
     self, entity_not_exist, invalid, limit_exceeded, optional, optional_bool, optional_int,
     required,
@@ -287,7 +287,11 @@ pub(super) fn list_tag_resources(call: Call<'_>) -> HandlerFuture<'_> {
             .collect();
         let mut body = json!({ "TagResources": items });
         if truncated && let Some(last) = selected.last() {
-            body["NextToken"] = json!(format!("{}/{}", last.resource_name, last.tag_key));
+            set(
+                &mut body,
+                "NextToken",
+                json!(format!("{}/{}", last.resource_name, last.tag_key)),
+            );
         }
         Ok(body)
     })

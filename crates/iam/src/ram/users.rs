@@ -5,7 +5,7 @@ use cloudward_service::{Call, HandlerFuture};
 use cloudward_store::UserRecord;
 use serde_json::{Value, json};
 
-use super::{MAX_USERS, account, check_len, conflict, fetch_limit, list_body, user_by_name};
+use super::{MAX_USERS, account, check_len, conflict, fetch_limit, list_body, set, user_by_name};
 use crate::util::{
     self, Page, check_name, delete_conflict, invalid, limit_exceeded, optional, required,
 };
@@ -89,7 +89,7 @@ pub(super) fn user_json(user: &UserRecord) -> Value {
         "UpdateDate": util::iso8601(user.updated_at_ms),
     });
     if let Some(at) = user.last_login_at_ms {
-        out["LastLoginDate"] = json!(util::iso8601(at));
+        set(&mut out, "LastLoginDate", json!(util::iso8601(at)));
     }
     out
 }

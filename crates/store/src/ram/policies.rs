@@ -328,6 +328,7 @@ impl Store {
     /// Adds a version to a custom policy, in one transaction. When the policy already has
     /// `max_versions` versions: with `rotate`, the oldest non-default version is deleted
     /// first; without, nothing changes and the outcome is `LimitExceeded`.
+    #[allow(clippy::too_many_arguments)] // one scalar per column of the new version
     pub async fn create_policy_version(
         &self,
         account_id: &str,
@@ -461,17 +462,13 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Attaches a policy to a user, group or role unless that principal already has
-    /// `limit` attached policies of the same type (then `false`). A duplicate is
-    /// `AlreadyExists { entity: "policy attachment" }`.
+    /// Records an attachment of a policy to a user, group or role unless that principal
+    /// already has `limit` attached policies of the same type (then `false`). A duplicate
+    /// is `AlreadyExists { entity: "policy attachment" }`.
     pub async fn attach_policy(
         &self,
         account_id: &str,
-        kind: PrincipalKindRef,
-        principal_id: &str,
-        policy_type: &str,
-        policy_name: &str,
-        now_ms: i64,
+        attachment: &AttachmentRecord,
         limit: i64,
     ) -> Result<bool, StoreError> {
         let inserted = on_pool!(self, |pool| {
@@ -479,11 +476,11 @@ impl Store {
                 "INSERT INTO ram_attachments (account_id, principal_kind, principal_id, policy_type, policy_name, attached_at_ms) SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT COUNT(*) FROM ram_attachments WHERE account_id = $1 AND principal_kind = $2 AND principal_id = $3 AND policy_type = $4) < $7",
             )
             .bind(account_id)
-            .bind(kind.as_str())
-            .bind(principal_id)
-            .bind(policy_type)
-            .bind(policy_name)
-            .bind(now_ms)
+            .bind(attachment.principal_kind.as_str())
+            .bind(&attachment.principal_id)
+            .bind(&attachment.policy_type)
+            .bind(&attachment.policy_name)
+            .bind(attachment.attached_at_ms)
             .bind(limit)
             .execute(pool)
             .await
@@ -737,11 +734,13 @@ impl Store {
         match self
             .attach_policy(
                 account_id,
-                PrincipalKindRef::Role,
-                &role.role_id,
-                policy_type,
-                policy_name,
-                now_ms,
+                &AttachmentRecord {
+                    principal_kind: PrincipalKindRef::Role,
+                    principal_id: role.role_id,
+                    policy_type: policy_type.to_owned(),
+                    policy_name: policy_name.to_owned(),
+                    attached_at_ms: now_ms,
+                },
                 i64::MAX,
             )
             .await
