@@ -36,6 +36,9 @@ struct Compiled {
     built_at: Instant,
 }
 
+/// A role's compiled trust policy with its cache generation and build time.
+type CachedTrust = (u64, Instant, Arc<PolicySet>);
+
 /// RAM/STS/RD-backed [`PolicySource`].
 #[derive(Debug)]
 pub struct IamPolicySource {
@@ -43,7 +46,7 @@ pub struct IamPolicySource {
     generation: AtomicU64,
     ttl: Duration,
     principals: RwLock<HashMap<String, Arc<Compiled>>>,
-    trusts: RwLock<HashMap<String, (u64, Instant, Arc<PolicySet>)>>,
+    trusts: RwLock<HashMap<String, CachedTrust>>,
     /// The account owner's identity: everything (its own resources are decided by the
     /// engine's owner rule; this set only matters for `sts:AssumeRole` into other
     /// accounts, where the role's trust policy decides).

@@ -120,22 +120,22 @@ pub async fn ensure_management_account(
     }
     let mut generated_root_key = None;
     match supplied {
-        Some(key) => {
+        Some(key)
             if !existing
                 .iter()
-                .any(|k| k.access_key_id == key.access_key_id)
-            {
-                store_root_key(
-                    store,
-                    secrets,
-                    &account_id,
-                    &key.access_key_id,
-                    &key.access_key_secret,
-                    now_ms,
-                )
-                .await?;
-            }
+                .any(|k| k.access_key_id == key.access_key_id) =>
+        {
+            store_root_key(
+                store,
+                secrets,
+                &account_id,
+                &key.access_key_id,
+                &key.access_key_secret,
+                now_ms,
+            )
+            .await?;
         }
+        Some(_) => {}
         None if existing.is_empty() => {
             let id = new_access_key_id(&random_bytes::<16>()?);
             let secret = Zeroizing::new(new_access_key_secret(&random_bytes::<24>()?));

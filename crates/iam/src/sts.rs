@@ -72,24 +72,23 @@ fn role_resource(params: &Params, _caller: &Principal) -> Result<String, ApiErro
 fn get_caller_identity(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let principal = call.auth.principal();
-        let mut body = json!({
-            "AccountId": principal.account_id,
-            "Arn": principal.arn(),
-            "PrincipalId": principal.principal_id(),
-        });
+        let mut body = serde_json::Map::new();
+        body.insert("AccountId".into(), json!(principal.account_id));
+        body.insert("Arn".into(), json!(principal.arn()));
+        body.insert("PrincipalId".into(), json!(principal.principal_id()));
         let identity_type = match &principal.kind {
             PrincipalKind::Root => "Account",
             PrincipalKind::User { user_id, .. } => {
-                body["UserId"] = json!(user_id);
+                body.insert("UserId".into(), json!(user_id));
                 "RAMUser"
             }
             PrincipalKind::AssumedRole { role_id, .. } => {
-                body["RoleId"] = json!(role_id);
+                body.insert("RoleId".into(), json!(role_id));
                 "AssumedRoleUser"
             }
         };
-        body["IdentityType"] = json!(identity_type);
-        Ok(body)
+        body.insert("IdentityType".into(), json!(identity_type));
+        Ok(serde_json::Value::Object(body))
     })
 }
 
@@ -264,8 +263,8 @@ fn assume_role(call: Call<'_>) -> HandlerFuture<'_> {
                 "Expiration": iso8601(expires_at_ms),
             },
         });
-        if let Some(source) = source_identity {
-            body["SourceIdentity"] = json!(source);
+        if let (Some(source), Some(map)) = (source_identity, body.as_object_mut()) {
+            map.insert("SourceIdentity".into(), json!(source));
         }
         Ok(body)
     })

@@ -10,7 +10,9 @@ pub fn missing(name: &str) -> ApiError {
     ApiError::new(
         "MissingParameter",
         400,
-        format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
+        format!(
+            "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+        ),
     )
 }
 
@@ -59,7 +61,10 @@ pub fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError>
 
 /// An optional parameter (empty counts as absent).
 pub fn optional<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    params.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 /// An optional integer parameter within `[min, max]`; `code` is the error code to use.
@@ -129,8 +134,8 @@ pub struct Page {
 impl Page {
     /// Reads `Marker` / `MaxItems`.
     pub fn from_params(params: &Params) -> Result<Self, ApiError> {
-        let max_items = optional_int(params, "MaxItems", 1, 1000, "InvalidParameter.MaxItems")?
-            .unwrap_or(100);
+        let max_items =
+            optional_int(params, "MaxItems", 1, 1000, "InvalidParameter.MaxItems")?.unwrap_or(100);
         Ok(Self {
             after: optional(params, "Marker").map(str::to_owned),
             max_items: usize::try_from(max_items).unwrap_or(100),
@@ -139,10 +144,18 @@ impl Page {
 
     /// Cuts a list fetched with `max_items + 1` rows into a page; returns the rows, whether
     /// there are more, and the marker for the next page.
-    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, bool, Option<String>) {
+    pub fn finish<T>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> String,
+    ) -> (Vec<T>, bool, Option<String>) {
         let truncated = rows.len() > self.max_items;
         rows.truncate(self.max_items);
-        let marker = if truncated { rows.last().map(key) } else { None };
+        let marker = if truncated {
+            rows.last().map(key)
+        } else {
+            None
+        };
         (rows, truncated, marker)
     }
 }
@@ -163,7 +176,11 @@ pub fn now_ms(state: &cloudward_service::ServiceState) -> i64 {
 /// A new numeric id (users, roles, groups...): 16-19 digits, like Alibaba's.
 pub fn new_numeric_id() -> Result<String, ApiError> {
     let bytes = cloudward_service::random_bytes::<8>().map_err(|_| {
-        ApiError::new("InternalError", 500, "The request processing has failed due to some unknown error.")
+        ApiError::new(
+            "InternalError",
+            500,
+            "The request processing has failed due to some unknown error.",
+        )
     })?;
     let n = u64::from_be_bytes(bytes) % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000;
     Ok(n.to_string())

@@ -4,7 +4,12 @@
 //! - a narrow policy allows exactly what it says, and a denial is explained;
 //! - a cross-tenant matrix: another account's root, aiming every RAM action at this
 //!   account's entities, can neither read nor change them.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 
@@ -49,7 +54,8 @@ async fn call_as(
 }
 
 const TRUST_SELF: &str = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::ACCOUNT:root"]}}]}"#;
-const DOC: &str = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:Get*","Resource":"*"}]}"#;
+const DOC: &str =
+    r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:Get*","Resource":"*"}]}"#;
 
 /// The parameters every action might need, naming entities that exist in the target account.
 fn universal_params(account: &str, access_key: &str) -> Params {
@@ -94,26 +100,68 @@ async fn populate(state: &ServiceState, account: &str) -> (String, String) {
     let root = common::root(account);
     let auth = Authorizer::new(None);
     let v = "2015-05-01";
-    let user = call_as(state, &auth, &root, v, "CreateUser", &params(&[("UserName", "alice")]))
-        .await
-        .unwrap();
+    let user = call_as(
+        state,
+        &auth,
+        &root,
+        v,
+        "CreateUser",
+        &params(&[("UserName", "alice")]),
+    )
+    .await
+    .unwrap();
     let user_id = user["User"]["UserId"].as_str().unwrap().to_owned();
-    call_as(state, &auth, &root, v, "CreateGroup", &params(&[("GroupName", "devs")]))
-        .await
-        .unwrap();
-    call_as(state, &auth, &root, v, "AddUserToGroup", &params(&[("GroupName", "devs"), ("UserName", "alice")]))
-        .await
-        .unwrap();
+    call_as(
+        state,
+        &auth,
+        &root,
+        v,
+        "CreateGroup",
+        &params(&[("GroupName", "devs")]),
+    )
+    .await
+    .unwrap();
+    call_as(
+        state,
+        &auth,
+        &root,
+        v,
+        "AddUserToGroup",
+        &params(&[("GroupName", "devs"), ("UserName", "alice")]),
+    )
+    .await
+    .unwrap();
     let trust = TRUST_SELF.replace("ACCOUNT", account);
-    call_as(state, &auth, &root, v, "CreateRole", &params(&[("RoleName", "ops"), ("AssumeRolePolicyDocument", &trust)]))
-        .await
-        .unwrap();
-    call_as(state, &auth, &root, v, "CreatePolicy", &params(&[("PolicyName", "readers"), ("PolicyDocument", DOC)]))
-        .await
-        .unwrap();
-    let key = call_as(state, &auth, &root, v, "CreateAccessKey", &params(&[("UserName", "alice")]))
-        .await
-        .unwrap();
+    call_as(
+        state,
+        &auth,
+        &root,
+        v,
+        "CreateRole",
+        &params(&[("RoleName", "ops"), ("AssumeRolePolicyDocument", &trust)]),
+    )
+    .await
+    .unwrap();
+    call_as(
+        state,
+        &auth,
+        &root,
+        v,
+        "CreatePolicy",
+        &params(&[("PolicyName", "readers"), ("PolicyDocument", DOC)]),
+    )
+    .await
+    .unwrap();
+    let key = call_as(
+        state,
+        &auth,
+        &root,
+        v,
+        "CreateAccessKey",
+        &params(&[("UserName", "alice")]),
+    )
+    .await
+    .unwrap();
     let key_id = key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned();
     (user_id, key_id)
 }
@@ -181,21 +229,32 @@ async fn no_action_runs_without_a_policy_decision() {
     };
     let p = universal_params(&account, &key_id);
     let actions = cloudward_iam::actions();
-    assert!(actions.len() > 50, "expected the RAM, STS and RD actions, got {}", actions.len());
+    assert!(
+        actions.len() > 50,
+        "expected the RAM, STS and RD actions, got {}",
+        actions.len()
+    );
     let mut refused = 0;
     for spec in &actions {
         let caller = Authenticated::after_signature_verified(alice.clone(), common::context());
         let result = authorizer.authorize(caller, spec, &p).await;
         match spec.access {
             Access::AnyAuthenticatedCaller => {
-                assert!(OPEN_ACTIONS.contains(&spec.name), "{} is open to every caller but not in the documented list", spec.name);
+                assert!(
+                    OPEN_ACTIONS.contains(&spec.name),
+                    "{} is open to every caller but not in the documented list",
+                    spec.name
+                );
                 assert!(result.is_ok(), "{} must be open", spec.name);
             }
             Access::Policy { .. } => {
                 let err = result.expect_err(spec.name);
                 assert_eq!(err.code, "NoPermission", "{}: {err:?}", spec.name);
                 assert_eq!(err.http_status, 403, "{}", spec.name);
-                let detail = err.access_denied_detail.as_ref().unwrap_or_else(|| panic!("{}: no AccessDeniedDetail", spec.name));
+                let detail = err
+                    .access_denied_detail
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{}: no AccessDeniedDetail", spec.name));
                 assert_eq!(detail["AuthAction"], spec.ram_action, "{}", spec.name);
                 refused += 1;
             }
@@ -220,42 +279,108 @@ async fn narrow_policy_allows_exactly_what_it_grants() {
     let v = "2015-05-01";
     let get_self = params(&[("UserName", "alice")]);
     // Before any grant: denied, explained.
-    let err = call_as(&state, &authorizer, &alice, v, "GetUser", &get_self).await.unwrap_err();
+    let err = call_as(&state, &authorizer, &alice, v, "GetUser", &get_self)
+        .await
+        .unwrap_err();
     assert_eq!(err.code, "NoPermission");
-    assert_eq!(err.access_denied_detail.as_ref().unwrap()["NoPermissionType"], "ImplicitDeny");
+    assert_eq!(
+        err.access_denied_detail.as_ref().unwrap()["NoPermissionType"],
+        "ImplicitDeny"
+    );
     // Grant: GetUser on herself only, through the group.
     let doc = format!(
         r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"ram:GetUser","Resource":"acs:ram::{account}:user/alice"}}]}}"#
     );
-    call_as(&state, &authorizer, &root, v, "CreatePolicy", &params(&[("PolicyName", "self-read"), ("PolicyDocument", &doc)]))
-        .await
-        .unwrap();
-    call_as(&state, &authorizer, &root, v, "AttachPolicyToGroup", &params(&[("PolicyName", "self-read"), ("PolicyType", "Custom"), ("GroupName", "devs")]))
-        .await
-        .unwrap();
+    call_as(
+        &state,
+        &authorizer,
+        &root,
+        v,
+        "CreatePolicy",
+        &params(&[("PolicyName", "self-read"), ("PolicyDocument", &doc)]),
+    )
+    .await
+    .unwrap();
+    call_as(
+        &state,
+        &authorizer,
+        &root,
+        v,
+        "AttachPolicyToGroup",
+        &params(&[
+            ("PolicyName", "self-read"),
+            ("PolicyType", "Custom"),
+            ("GroupName", "devs"),
+        ]),
+    )
+    .await
+    .unwrap();
     source.invalidate();
-    let me = call_as(&state, &authorizer, &alice, v, "GetUser", &get_self).await.unwrap();
+    let me = call_as(&state, &authorizer, &alice, v, "GetUser", &get_self)
+        .await
+        .unwrap();
     assert_eq!(me["User"]["UserName"], "alice");
     // Another user is not covered.
-    call_as(&state, &authorizer, &root, v, "CreateUser", &params(&[("UserName", "bob")])).await.unwrap();
-    let err = call_as(&state, &authorizer, &alice, v, "GetUser", &params(&[("UserName", "bob")])).await.unwrap_err();
+    call_as(
+        &state,
+        &authorizer,
+        &root,
+        v,
+        "CreateUser",
+        &params(&[("UserName", "bob")]),
+    )
+    .await
+    .unwrap();
+    let err = call_as(
+        &state,
+        &authorizer,
+        &alice,
+        v,
+        "GetUser",
+        &params(&[("UserName", "bob")]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code, "NoPermission");
     // Nor another action on herself.
-    let err = call_as(&state, &authorizer, &alice, v, "DeleteUser", &get_self).await.unwrap_err();
+    let err = call_as(&state, &authorizer, &alice, v, "DeleteUser", &get_self)
+        .await
+        .unwrap_err();
     assert_eq!(err.code, "NoPermission");
     // An explicit Deny wins over the Allow.
-    let deny = format!(
-        r#"{{"Version":"1","Statement":[{{"Effect":"Deny","Action":"ram:*","Resource":"*"}}]}}"#
-    );
-    call_as(&state, &authorizer, &root, v, "CreatePolicy", &params(&[("PolicyName", "deny-all"), ("PolicyDocument", &deny)]))
-        .await
-        .unwrap();
-    call_as(&state, &authorizer, &root, v, "AttachPolicyToUser", &params(&[("PolicyName", "deny-all"), ("PolicyType", "Custom"), ("UserName", "alice")]))
-        .await
-        .unwrap();
+    let deny = r#"{"Version":"1","Statement":[{"Effect":"Deny","Action":"ram:*","Resource":"*"}]}"#;
+    call_as(
+        &state,
+        &authorizer,
+        &root,
+        v,
+        "CreatePolicy",
+        &params(&[("PolicyName", "deny-all"), ("PolicyDocument", deny)]),
+    )
+    .await
+    .unwrap();
+    call_as(
+        &state,
+        &authorizer,
+        &root,
+        v,
+        "AttachPolicyToUser",
+        &params(&[
+            ("PolicyName", "deny-all"),
+            ("PolicyType", "Custom"),
+            ("UserName", "alice"),
+        ]),
+    )
+    .await
+    .unwrap();
     source.invalidate();
-    let err = call_as(&state, &authorizer, &alice, v, "GetUser", &get_self).await.unwrap_err();
-    assert_eq!(err.access_denied_detail.as_ref().unwrap()["NoPermissionType"], "ExplicitDeny");
+    let err = call_as(&state, &authorizer, &alice, v, "GetUser", &get_self)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.access_denied_detail.as_ref().unwrap()["NoPermissionType"],
+        "ExplicitDeny"
+    );
 }
 
 #[tokio::test]
@@ -288,12 +413,29 @@ async fn cross_tenant_matrix() {
         let result = call_as(&state, &authorizer, &intruder, spec.version, spec.name, &p).await;
         if let Ok(body) = &result {
             let text = body.to_string();
-            assert!(!text.contains(&key_id), "{} revealed A's AccessKey: {text}", spec.name);
-            assert!(!text.contains(&alice_id), "{} revealed A's user id: {text}", spec.name);
+            assert!(
+                !text.contains(&key_id),
+                "{} revealed A's AccessKey: {text}",
+                spec.name
+            );
+            assert!(
+                !text.contains(&alice_id),
+                "{} revealed A's user id: {text}",
+                spec.name
+            );
         }
     }
     // STS: B's root cannot assume A's role (A's trust policy trusts only A).
-    let err = call_as(&state, &authorizer, &intruder, "2015-04-01", "AssumeRole", &p).await.unwrap_err();
+    let err = call_as(
+        &state,
+        &authorizer,
+        &intruder,
+        "2015-04-01",
+        "AssumeRole",
+        &p,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code, "NoPermission");
     let after = snapshot(&state, &account_a).await;
     assert_eq!(before, after, "tenant B changed tenant A's RAM state");
