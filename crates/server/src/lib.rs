@@ -2,10 +2,9 @@
 //! graceful shutdown.
 //!
 //! Request path (see ARCHITECTURE.md): [`rpc::handle`] → protocol parse →
-//! [`auth::Authenticator`] → registry lookup → `Authorizer` → handler → [`audit::AuditSink`]
+//! [`auth::Authenticator`] → registry lookup → `Authorizer` → handler → `cloudward_audit::AuditLog`
 //! (durable) → response.
 
-pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod metrics;
@@ -34,7 +33,7 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::audit::{AuditSink, AuditWriter};
+use cloudward_audit::{AuditLog, AuditWriter};
 use crate::auth::{Authenticator, CredentialCache};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
@@ -76,8 +75,8 @@ pub struct App {
     pub authenticator: Authenticator,
     /// State handed to handlers.
     pub service: ServiceState,
-    /// Durable audit sink.
-    pub audit: AuditSink,
+    /// Durable audit log.
+    pub audit: AuditLog,
     /// Metrics.
     pub metrics: Metrics,
 }
@@ -134,10 +133,22 @@ impl Server {
                 ));
             }
         };
-        let (audit, audit_writer) = audit::open(&config.data_dir, config.audit_durability)?;
+        let mut audit_options = cloudward_audit::AuditOptions::from_env(&config.data_dir)
+            .map_err(|err| ServeError::Config(err.to_string()))?;
+        audit_options.durability = match config.audit_durability {
+            config::AuditDurability::Fsync => cloudward_audit::Durability::Fsync,
+            config::AuditDurability::Os => cloudward_audit::Durability::Os,
+        };
+        audit_options.region = config.region.clone();
+        let (audit, audit_writer, _) =
+            AuditLog::open(audit_options, clock.clone(), Some(store.clone()))
+                .map_err(|err| ServeError::Config(err.to_string()))?;
         let mut registry = Registry::default();
         registry
             .register(&cloudward_iam::actions())
+            .map_err(|err| ServeError::Config(err.to_string()))?;
+        registry
+            .register(&cloudward_audit::actions())
             .map_err(|err| ServeError::Config(err.to_string()))?;
         let listener = TcpListener::bind(config.listen).await.map_err(|err| {
             ServeError::Config(format!("cannot listen on {}: {err}", config.listen))
@@ -158,7 +169,11 @@ impl Server {
                 nonces: NonceCache::new(config.nonce_capacity),
                 window: config.clock_window,
             },
-            service: ServiceState::new(store, secrets, clock, config.region.clone()),
+            service: {
+                let mut service = ServiceState::new(store, secrets, clock, config.region.clone());
+                service.extensions.insert(Arc::new(audit.clone()));
+                service
+            },
             audit,
             metrics: Metrics::default(),
             config,

@@ -14,13 +14,11 @@ use cloudward_protocol::{
     product_for_version, render_error, render_success, request_hints,
 };
 use cloudward_service::{
-    ActionSpec, Authenticated, Call, Lookup, PrincipalKind, ReadWrite, RequestContext,
+    ActionSpec, Authenticated, Call, Lookup, ReadWrite, RequestContext,
 };
-use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
+use serde_json::Value;
 
 use crate::App;
-use crate::audit::AuditIndex;
 use crate::auth::{PartialIdentity, internal_error};
 
 /// Facts about the TCP/TLS connection a request came over.
@@ -31,21 +29,6 @@ pub struct ConnInfo {
     /// Whether the connection is TLS.
     pub tls: bool,
 }
-
-/// Parameter names whose values are never written to the audit trail, whatever the action.
-const ALWAYS_SECRET: &[&str] = &[
-    "AccessKeySecret",
-    "Password",
-    "NewPassword",
-    "OldPassword",
-    "SecurityToken",
-    "AuthenticationCode1",
-    "AuthenticationCode2",
-    "PrivateKey",
-    "Plaintext",
-    "Base32StringSeed",
-    "QRCodePNG",
-];
 
 /// What one call produced, gathered for the response and the audit event.
 struct Outcome {
@@ -116,8 +99,15 @@ pub async fn handle(
     };
 
     // Invariant: exactly one durable audit event per call, before the response leaves.
-    let (index, event) = audit_event(&app, &outcome, &context);
-    let (status, content_type, bytes, code) = match app.audit.record(index, event).await {
+    let recorded = match audit_event(&app, &outcome, &context) {
+        Ok(event) => {
+            app.audit
+                .record(event, cloudward_audit::event::declared_secrets(outcome.spec.as_ref()))
+                .await
+        }
+        Err(err) => Err(err),
+    };
+    let (status, content_type, bytes, code) = match recorded {
         Ok(_) => {
             app.metrics.audit_event();
             (status, content_type, bytes, code)
@@ -275,142 +265,25 @@ async fn process(
     outcome
 }
 
-/// Builds the ActionTrail event for one call (secrets redacted) and its index columns.
-fn audit_event(app: &App, outcome: &Outcome, context: &RequestContext) -> (AuditIndex, String) {
-    let event_id = uuid::Uuid::new_v4().to_string();
-    let secret_fields = outcome.spec.map(|s| s.secret_fields).unwrap_or(&[]);
-    let is_secret = |name: &str| ALWAYS_SECRET.contains(&name) || secret_fields.contains(&name);
-    let (identity, account_id, user_name, access_key_id) = match &outcome.caller {
-        Some(caller) => {
-            let p = caller.principal();
-            let (kind, user_name) = match &p.kind {
-                PrincipalKind::Root => ("root-account", "root".to_owned()),
-                PrincipalKind::User { user_name, .. } => ("ram-user", user_name.clone()),
-                PrincipalKind::AssumedRole {
-                    role_name,
-                    session_name,
-                    ..
-                } => ("assumed-role", format!("{role_name}:{session_name}")),
-            };
-            (
-                json!({
-                    "type": kind,
-                    "principalId": p.principal_id(),
-                    "accountId": p.account_id,
-                    "accessKeyId": p.access_key_id,
-                    "userName": user_name,
-                    "sessionContext": {"attributes": {"mfaAuthenticated": context.mfa_present.to_string()}},
-                }),
-                p.account_id.clone(),
-                user_name,
-                p.access_key_id.clone(),
-            )
-        }
-        None => {
-            let account = outcome.partial.account_id.clone().unwrap_or_default();
-            let key = outcome.partial.access_key_id.clone().unwrap_or_default();
-            (
-                json!({
-                    "type": "unauthenticated",
-                    "accountId": account,
-                    "accessKeyId": key,
-                }),
-                account,
-                String::new(),
-                key,
-            )
-        }
+/// Builds the ActionTrail event for one call; [`cloudward_audit::AuditLog::record`]
+/// redacts it (trail registry plus the action's declared secret fields) before storing.
+fn audit_event(
+    app: &App,
+    outcome: &Outcome,
+    context: &RequestContext,
+) -> Result<cloudward_trail::ActionTrailEvent, cloudward_audit::AuditError> {
+    let facts = cloudward_audit::CallFacts {
+        spec: outcome.spec.as_ref(),
+        version: outcome.version.as_deref(),
+        action: outcome.action.as_deref(),
+        product: outcome.version.as_deref().and_then(product_for_version),
+        caller: outcome.caller.as_ref().map(Authenticated::principal),
+        claimed_account: outcome.partial.account_id.as_deref(),
+        claimed_access_key_id: outcome.partial.access_key_id.as_deref(),
+        params: outcome.params.as_ref(),
+        result: outcome.result.as_ref(),
+        context,
+        region: &app.service.region,
     };
-    let request_parameters: Map<String, Value> = outcome
-        .params
-        .iter()
-        .flatten()
-        .map(|(k, v)| {
-            let value = if is_secret(k) {
-                Value::from("******")
-            } else {
-                Value::from(v.as_str())
-            };
-            (k.clone(), value)
-        })
-        .collect();
-    let rw = match outcome.spec.map(|s| s.rw) {
-        Some(ReadWrite::Write) => "Write",
-        Some(ReadWrite::Read) => "Read",
-        None => "Unknown",
-    };
-    let event_name = outcome.action.clone().unwrap_or_default();
-    let service_name = outcome
-        .spec
-        .map(|s| s.product.to_owned())
-        .or_else(|| {
-            outcome
-                .version
-                .as_deref()
-                .and_then(product_for_version)
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
-    let mut event = json!({
-        "eventId": event_id,
-        "eventVersion": 1,
-        "eventSource": outcome.spec.map(|s| s.event_source).unwrap_or(""),
-        "eventName": event_name,
-        "eventType": "ApiCall",
-        "eventCategory": "Management",
-        "eventRW": rw,
-        "eventTime": cloudward_protocol::format_timestamp(context.received_at),
-        "acsRegion": app.service.region,
-        "requestId": context.request_id,
-        "apiVersion": outcome.version.clone().unwrap_or_default(),
-        "serviceName": service_name,
-        "sourceIpAddress": context.source_ip.to_string(),
-        "userAgent": context.user_agent,
-        "userIdentity": identity,
-        "requestParameters": request_parameters,
-        "additionalEventData": {"Scheme": if context.secure_transport { "https" } else { "http" }},
-    });
-    match &outcome.result {
-        Ok(value) => {
-            if rw == "Write" {
-                event["responseElements"] = redact(value, &is_secret);
-            }
-        }
-        Err(err) => {
-            event["errorCode"] = Value::from(err.code.as_str());
-            event["errorMessage"] = Value::from(err.message.as_str());
-        }
-    }
-    let index = AuditIndex {
-        event_id,
-        event_time_ms: i64::try_from(
-            (context.received_at - OffsetDateTime::UNIX_EPOCH).whole_milliseconds(),
-        )
-        .unwrap_or(0),
-        account_id,
-        event_name,
-        service_name,
-        event_rw: rw.to_owned(),
-        user_name,
-        access_key_id,
-    };
-    (index, event.to_string())
-}
-
-fn redact(value: &Value, is_secret: &dyn Fn(&str) -> bool) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    if is_secret(k) {
-                        (k.clone(), Value::from("******"))
-                    } else {
-                        (k.clone(), redact(v, is_secret))
-                    }
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, is_secret)).collect()),
-        other => other.clone(),
-    }
+    Ok(cloudward_audit::build_event(&facts)?)
 }

@@ -184,14 +184,14 @@ async fn every_call_yields_exactly_one_redacted_audit_event() {
         }
     }
     let redacted = &events[3].1["requestParameters"];
-    assert_eq!(redacted["AccessKeySecret"], "******", "{redacted}");
-    assert_eq!(redacted["Password"], "******", "{redacted}");
-    // Claimed identity of a rejected call is recorded, marked unauthenticated.
+    assert_eq!(redacted["AccessKeySecret"], "[REDACTED]", "{redacted}");
+    assert_eq!(redacted["Password"], "[REDACTED]", "{redacted}");
+    // Claimed identity of a rejected call is recorded, marked anonymous (unauthenticated).
     let rejected = &events[6].1["userIdentity"];
-    assert_eq!(rejected["type"], "unauthenticated", "{rejected}");
+    assert_eq!(rejected["type"], "anonymous", "{rejected}");
     assert_eq!(rejected["accessKeyId"], "LTAI5tNoSuchKey000000000");
     let wrong_sig = &events[4].1["userIdentity"];
-    assert_eq!(wrong_sig["type"], "unauthenticated", "{wrong_sig}");
+    assert_eq!(wrong_sig["type"], "anonymous", "{wrong_sig}");
     assert_eq!(
         wrong_sig["accountId"],
         server.account_id.as_str(),

@@ -406,11 +406,11 @@ pub fn map(params: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Every audit event in commit order: (`event_name` column, `event_json` parsed, raw json).
+/// Every audit event in log order: (`event_name` column, canonical event parsed, raw json).
 pub fn audit_events(data_dir: &Path) -> Vec<(String, Value, String)> {
     let conn = rusqlite::Connection::open(data_dir.join("audit.db")).unwrap();
     let mut stmt = conn
-        .prepare("SELECT event_name, event_json FROM events ORDER BY seq")
+        .prepare("SELECT event_name, CAST(body AS TEXT) FROM events ORDER BY idx")
         .unwrap();
     let rows = stmt
         .query_map([], |row| {

@@ -1,0 +1,1147 @@
+//! The durable audit log: `<data dir>/audit.db` (SQLite, WAL) written by one thread with
+//! group commit.
+//!
+//! **Invariant (one durable audit event per call):** [`AuditLog::record`] returns only
+//! after the transaction holding the event committed. In that same transaction go the
+//! event row, its index rows, its Merkle leaf hash, the perfect-subtree hashes it
+//! completed and the persisted frontier, so after a crash either all of an event is
+//! there or none of it, and the log's tree always matches its rows.
+//!
+//! Tables: `events` (queryable, purged after the retention period), `event_resources`
+//! (`referencedResources` index), `leaves` (every leaf hash, never purged), `subtrees`
+//! (hashes of perfect subtrees of height ≥ [`MIN_CACHED_LEVEL`], the proof cache),
+//! `checkpoints` (signed notes), `meta` (origin, frontier), `trails`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use cloudward_service::Clock;
+use cloudward_trail::checkpoint::verify_checkpoint_consistency;
+use cloudward_trail::merkle::{self, EMPTY_ROOT, node_hash};
+use cloudward_trail::{
+    ActionTrailEvent, Checkpoint, Frontier, Hash, Keyring, LeafHashes, SignedCheckpoint,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::AuditError;
+use crate::keys::KeyStore;
+
+/// Subtrees of at least this height (2^4 = 16 leaves) are cached: about n/8 rows, and a
+/// proof then reads at most ~15 leaf hashes per level below it.
+pub const MIN_CACHED_LEVEL: u32 = 4;
+/// Most messages handled in one transaction.
+const MAX_BATCH: usize = 8192;
+/// Schema version stored in `meta`.
+const SCHEMA_VERSION: &str = "1";
+/// File name inside the data directory.
+pub const DB_FILE: &str = "audit.db";
+
+/// How hard each group commit pushes to disk before callers are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync every commit (survives power loss).
+    Fsync,
+    /// Hand to the OS (survives a process crash, not power loss).
+    Os,
+}
+
+/// Settings of the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// Data directory (holds `audit.db` and `audit-keys/`).
+    pub data_dir: PathBuf,
+    /// Commit durability.
+    pub durability: Durability,
+    /// How long events stay queryable (default 90 days).
+    pub retention: Duration,
+    /// How often a checkpoint is signed when the log grew (default 60 s).
+    pub checkpoint_interval: Duration,
+    /// Log origin for new logs (default `cloudward/audit/<random>`); an existing log
+    /// keeps the origin it was created with.
+    pub origin: Option<String>,
+    /// Where trails deliver (local "buckets"); default `<data dir>/trail-delivery`.
+    pub delivery_root: PathBuf,
+    /// How often trails deliver (default 60 s).
+    pub delivery_interval: Duration,
+    /// Region name used in delivery paths.
+    pub region: String,
+    /// Run the background maintenance thread (checkpoints, delivery, retention).
+    pub maintenance: bool,
+}
+
+impl AuditOptions {
+    /// Defaults for a data directory.
+    #[must_use]
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_owned(),
+            durability: Durability::Fsync,
+            retention: Duration::from_secs(90 * 86_400),
+            checkpoint_interval: Duration::from_secs(60),
+            origin: None,
+            delivery_root: data_dir.join("trail-delivery"),
+            delivery_interval: Duration::from_secs(60),
+            region: "cn-hangzhou".to_owned(),
+            maintenance: true,
+        }
+    }
+
+    /// Defaults, overridden by `CLOUDWARD_AUDIT_RETENTION_DAYS`,
+    /// `CLOUDWARD_AUDIT_CHECKPOINT_SECS`, `CLOUDWARD_TRAIL_DELIVERY_SECS` and
+    /// `CLOUDWARD_TRAIL_DELIVERY_DIR`. A malformed value is an error, not a fallback.
+    pub fn from_env(data_dir: &Path) -> Result<Self, AuditError> {
+        let mut options = Self::new(data_dir);
+        let number = |name: &str, min: u64, max: u64| -> Result<Option<u64>, AuditError> {
+            match std::env::var(name) {
+                Err(_) => Ok(None),
+                Ok(text) => match text.trim().parse::<u64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+                    _ => Err(AuditError::Invalid(format!(
+                        "{name} must be a whole number from {min} to {max}, got {text:?}"
+                    ))),
+                },
+            }
+        };
+        if let Some(days) = number("CLOUDWARD_AUDIT_RETENTION_DAYS", 1, 36_500)? {
+            options.retention = Duration::from_secs(days * 86_400);
+        }
+        if let Some(s) = number("CLOUDWARD_AUDIT_CHECKPOINT_SECS", 1, 86_400)? {
+            options.checkpoint_interval = Duration::from_secs(s);
+        }
+        if let Some(s) = number("CLOUDWARD_TRAIL_DELIVERY_SECS", 1, 86_400)? {
+            options.delivery_interval = Duration::from_secs(s);
+        }
+        if let Ok(dir) = std::env::var("CLOUDWARD_TRAIL_DELIVERY_DIR")
+            && !dir.is_empty()
+        {
+            options.delivery_root = PathBuf::from(dir);
+        }
+        Ok(options)
+    }
+}
+
+/// One event ready for storage: canonical bytes, leaf hash and index columns.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// `eventId`.
+    pub event_id: String,
+    /// `eventTime`, unix seconds.
+    pub time_s: i64,
+    /// Owning account (`userIdentity.accountId`, or empty).
+    pub account_id: String,
+    /// `userIdentity.userName` (or empty).
+    pub user_name: String,
+    /// `eventName`.
+    pub event_name: String,
+    /// `serviceName`.
+    pub service_name: String,
+    /// `Read` / `Write`.
+    pub event_rw: &'static str,
+    /// `userIdentity.accessKeyId` (or empty).
+    pub access_key_id: String,
+    /// `(resource type, resource name)` from `referencedResources`.
+    pub resources: Vec<(String, String)>,
+    /// Canonical bytes (the leaf data).
+    pub body: Vec<u8>,
+    /// Leaf hash of `body`.
+    pub leaf: Hash,
+}
+
+impl EventRow {
+    /// Redacts `event` (with `extra_secrets` besides the registry), serializes it
+    /// canonically and hashes it. Runs on the caller's thread, so concurrent callers
+    /// share the CPU work and the writer only stores.
+    pub fn from_event(
+        event: ActionTrailEvent,
+        extra_secrets: &[&str],
+    ) -> Result<Self, AuditError> {
+        let redacted = event.redact_with(extra_secrets)?;
+        let body = redacted.canonical_bytes()?;
+        let leaf = merkle::leaf_hash(&body);
+        let e = redacted.event();
+        let resources = e
+            .referenced_resources
+            .iter()
+            .flatten()
+            .flat_map(|(kind, names)| names.iter().map(move |n| (kind.clone(), n.clone())))
+            .collect();
+        Ok(Self {
+            event_id: e.event_id.clone(),
+            time_s: e.event_time.unix(),
+            account_id: e.user_identity.account_id.clone().unwrap_or_default(),
+            user_name: e.user_identity.user_name.clone().unwrap_or_default(),
+            event_name: e.event_name.clone(),
+            service_name: e.service_name.clone(),
+            event_rw: match e.event_rw {
+                cloudward_trail::event::EventRw::Read => "Read",
+                cloudward_trail::event::EventRw::Write => "Write",
+            },
+            access_key_id: e.user_identity.access_key_id.clone().unwrap_or_default(),
+            resources,
+            body,
+            leaf,
+        })
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Msg {
+    Append {
+        row: EventRow,
+        ack: oneshot::Sender<Result<u64, AuditError>>,
+    },
+    Checkpoint {
+        ack: oneshot::Sender<Result<SignedCheckpoint, AuditError>>,
+    },
+    Run(Job),
+    Stop,
+}
+
+pub(crate) struct Shared {
+    pub(crate) keys: Mutex<KeyStore>,
+    pub(crate) origin: String,
+    pub(crate) clock: Arc<dyn Clock>,
+    readers: Mutex<Vec<Connection>>,
+    pub(crate) path: PathBuf,
+    pub(crate) options: AuditOptions,
+    /// Tree size after the last commit.
+    pub(crate) committed: AtomicU64,
+    /// Unix seconds of the last checkpoint.
+    pub(crate) last_checkpoint_ts: AtomicU64,
+    pub(crate) store: Option<cloudward_store::Store>,
+    pub(crate) runtime: Option<tokio::runtime::Handle>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("path", &self.path)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Handle to the audit log; cheap to clone. Put one in `ServiceState.extensions`.
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Msg>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// Owns the writer and maintenance threads; [`AuditWriter::join`] flushes and stops them.
+#[derive(Debug)]
+pub struct AuditWriter {
+    tx: mpsc::Sender<Msg>,
+    writer: Option<JoinHandle<()>>,
+    maintenance: Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>,
+}
+
+impl AuditWriter {
+    /// Stops maintenance, lets the writer drain everything queued before this call,
+    /// folds the WAL back into the database and waits for both threads.
+    pub fn join(mut self) {
+        if let Some((stop, thread)) = self.maintenance.take() {
+            let _ = stop.send(());
+            if thread.join().is_err() {
+                tracing::error!("audit maintenance thread panicked");
+            }
+        }
+        let _ = self.tx.blocking_send(Msg::Stop);
+        if let Some(thread) = self.writer.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("audit writer thread panicked");
+        }
+    }
+}
+
+pub(crate) fn now_unix(clock: &dyn Clock) -> u64 {
+    u64::try_from(clock.now().unix_timestamp()).unwrap_or(0)
+}
+
+fn open_conn(path: &Path, durability: Durability) -> Result<Connection, AuditError> {
+    let conn = Connection::open(path)?;
+    let sync = match durability {
+        Durability::Fsync => "FULL",
+        Durability::Os => "NORMAL",
+    };
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA cache_size=-65536;"
+    ))?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection to a data directory's log (used by readers and by the
+/// offline tools).
+pub fn open_reader(path: &Path) -> Result<Connection, AuditError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA cache_size=-32768;")?;
+    Ok(conn)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leaves (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS subtrees (
+    level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    idx INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    time_s INTEGER NOT NULL,
+    account_id TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    service_name TEXT NOT NULL,
+    event_rw TEXT NOT NULL,
+    access_key_id TEXT NOT NULL,
+    body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS events_acct_time ON events(account_id, time_s);
+CREATE INDEX IF NOT EXISTS events_acct_user_time ON events(account_id, user_name, time_s);
+CREATE INDEX IF NOT EXISTS events_acct_name_time ON events(account_id, event_name, time_s);
+CREATE INDEX IF NOT EXISTS events_acct_key_time ON events(account_id, access_key_id, time_s);
+CREATE INDEX IF NOT EXISTS events_event_id ON events(event_id);
+CREATE TABLE IF NOT EXISTS event_resources (
+    idx INTEGER NOT NULL, account_id TEXT NOT NULL, rtype TEXT NOT NULL,
+    rname TEXT NOT NULL, time_s INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS res_type_name ON event_resources(account_id, rtype, rname, time_s);
+CREATE INDEX IF NOT EXISTS res_name ON event_resources(account_id, rname, time_s);
+CREATE INDEX IF NOT EXISTS res_idx ON event_resources(idx);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trails (
+    account_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    event_rw TEXT NOT NULL,
+    is_org INTEGER NOT NULL,
+    oss_bucket TEXT NOT NULL,
+    oss_prefix TEXT NOT NULL,
+    oss_role TEXT NOT NULL,
+    sls_project TEXT NOT NULL,
+    sls_role TEXT NOT NULL,
+    trail_region TEXT NOT NULL,
+    home_region TEXT NOT NULL,
+    logging INTEGER NOT NULL,
+    created_s INTEGER NOT NULL,
+    updated_s INTEGER NOT NULL,
+    start_logging_s INTEGER,
+    stop_logging_s INTEGER,
+    cursor INTEGER NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    last_delivery_s INTEGER,
+    last_error TEXT,
+    PRIMARY KEY (account_id, name)) WITHOUT ROWID;
+";
+
+fn get_meta(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, AuditError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn encode_frontier(size: u64, nodes: &[Hash]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + 32 * nodes.len());
+    out.extend_from_slice(&size.to_be_bytes());
+    for n in nodes {
+        out.extend_from_slice(n);
+    }
+    out
+}
+
+fn decode_frontier(bytes: &[u8]) -> Result<Frontier, AuditError> {
+    let bad = || AuditError::Integrity("stored frontier is malformed".to_owned());
+    let (size, rest) = bytes.split_first_chunk::<8>().ok_or_else(bad)?;
+    let size = u64::from_be_bytes(*size);
+    if rest.len() % 32 != 0 {
+        return Err(bad());
+    }
+    let nodes = rest
+        .chunks_exact(32)
+        .map(|c| <[u8; 32]>::try_from(c).map_err(|_| bad()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Frontier::from_parts(size, nodes).map_err(|e| AuditError::Integrity(e.to_string()))
+}
+
+/// Leaf hashes and cached subtrees of the stored log, for proof generation.
+pub struct StoreLeaves<'c> {
+    conn: &'c Connection,
+    len: u64,
+}
+
+impl std::fmt::Debug for StoreLeaves<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreLeaves").field("len", &self.len).finish()
+    }
+}
+
+impl<'c> StoreLeaves<'c> {
+    /// The first `len` leaves of the log behind `conn`.
+    #[must_use]
+    pub fn new(conn: &'c Connection, len: u64) -> Self {
+        Self { conn, len }
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl LeafHashes for StoreLeaves<'_> {
+    type Error = rusqlite::Error;
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn leaf_hash(&self, index: u64) -> Result<Hash, rusqlite::Error> {
+        self.conn
+            .prepare_cached("SELECT hash FROM leaves WHERE idx = ?1")?
+            .query_row([to_i64(index)], |r| r.get::<_, [u8; 32]>(0))
+    }
+
+    fn subtree_hash(&self, level: u32, index: u64) -> Result<Option<Hash>, rusqlite::Error> {
+        if level < MIN_CACHED_LEVEL {
+            return Ok(None);
+        }
+        self.conn
+            .prepare_cached("SELECT hash FROM subtrees WHERE level = ?1 AND idx = ?2")?
+            .query_row(params![level, to_i64(index)], |r| r.get::<_, [u8; 32]>(0))
+            .optional()
+    }
+}
+
+/// Committed tree size as stored (the frontier's size).
+pub fn stored_size(conn: &Connection) -> Result<u64, AuditError> {
+    match get_meta(conn, "frontier")? {
+        Some(bytes) => Ok(decode_frontier(&bytes)?.size()),
+        None => Ok(0),
+    }
+}
+
+/// The checkpoint signed for exactly `size`, or the latest one when `size` is `None`.
+pub fn stored_checkpoint(
+    conn: &Connection,
+    size: Option<u64>,
+) -> Result<Option<SignedCheckpoint>, AuditError> {
+    let note: Option<String> = match size {
+        Some(s) => conn
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                [to_i64(s)],
+                |r| r.get(0),
+            )
+            .optional()?,
+        None => conn
+            .query_row(
+                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?,
+    };
+    note.map(|n| {
+        SignedCheckpoint::parse(n.as_bytes())
+            .map_err(|e| AuditError::Integrity(format!("stored checkpoint does not parse: {e}")))
+    })
+    .transpose()
+}
+
+/// The smallest checkpoint whose size is at least `size`.
+pub fn checkpoint_covering(
+    conn: &Connection,
+    size: u64,
+) -> Result<Option<SignedCheckpoint>, AuditError> {
+    let note: Option<String> = conn
+        .query_row(
+            "SELECT note FROM checkpoints WHERE size >= ?1 ORDER BY size LIMIT 1",
+            [to_i64(size)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    note.map(|n| {
+        SignedCheckpoint::parse(n.as_bytes())
+            .map_err(|e| AuditError::Integrity(format!("stored checkpoint does not parse: {e}")))
+    })
+    .transpose()
+}
+
+struct WriterState {
+    conn: Connection,
+    tree: Tree,
+    shared: Arc<Shared>,
+}
+
+/// The in-memory tree state of the writer.
+#[derive(Clone)]
+struct Tree {
+    /// Frontier nodes (perfect-subtree roots, left to right), as in `Frontier`.
+    stack: Vec<Hash>,
+    size: u64,
+}
+
+impl Tree {
+    /// Appends a leaf, merging completed subtrees; reports the cached ones.
+    fn push_leaf(&mut self, leaf: Hash, completed: &mut Vec<(u32, u64, Hash)>) {
+        let mut h = leaf;
+        let mut pos = self.size;
+        let mut level = 0u32;
+        while pos & 1 == 1 {
+            let Some(left) = self.stack.pop() else { break };
+            h = node_hash(&left, &h);
+            level += 1;
+            pos >>= 1;
+            if level >= MIN_CACHED_LEVEL {
+                completed.push((level, pos, h));
+            }
+        }
+        self.stack.push(h);
+        self.size += 1;
+    }
+
+    fn root(&self) -> Hash {
+        Frontier::from_parts(self.size, self.stack.clone())
+            .map(|f| f.root())
+            .unwrap_or(EMPTY_ROOT)
+    }
+
+    fn sign(&self, shared: &Shared, timestamp: u64) -> Result<SignedCheckpoint, AuditError> {
+        let checkpoint = Checkpoint {
+            origin: shared.origin.clone(),
+            size: self.size,
+            root: self.root(),
+            timestamp,
+        };
+        let keys = shared
+            .keys
+            .lock()
+            .map_err(|_| AuditError::Storage("key store lock poisoned".to_owned()))?;
+        Ok(keys.signer().sign(checkpoint)?)
+    }
+}
+
+impl WriterState {
+    fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
+        let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
+        let mut completed: Vec<(u32, u64, Hash)> = Vec::new();
+        loop {
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let stop = self.process(&mut batch, &mut completed);
+            if stop {
+                break;
+            }
+        }
+        if let Err(err) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+            tracing::warn!(error = %err, "audit WAL checkpoint on close failed");
+        }
+    }
+
+    /// Commits one batch; returns true when asked to stop.
+    fn process(&mut self, batch: &mut Vec<Msg>, completed: &mut Vec<(u32, u64, Hash)>) -> bool {
+        let saved = self.tree.clone();
+        let mut rows: Vec<EventRow> = Vec::with_capacity(batch.len());
+        let mut row_acks: Vec<oneshot::Sender<Result<u64, AuditError>>> =
+            Vec::with_capacity(batch.len());
+        // (number of rows queued before the request, ack)
+        let mut cp_at: Vec<usize> = Vec::new();
+        let mut cp_acks: Vec<oneshot::Sender<Result<SignedCheckpoint, AuditError>>> = Vec::new();
+        let mut jobs: Vec<Job> = Vec::new();
+        let mut stop = false;
+        for msg in batch.drain(..) {
+            match msg {
+                Msg::Append { row, ack } => {
+                    rows.push(row);
+                    row_acks.push(ack);
+                }
+                // A checkpoint covers every append queued before it.
+                Msg::Checkpoint { ack } => {
+                    cp_at.push(rows.len());
+                    cp_acks.push(ack);
+                }
+                Msg::Run(job) => jobs.push(job),
+                Msg::Stop => stop = true,
+            }
+        }
+        completed.clear();
+        let now = now_unix(self.shared.clock.as_ref());
+        let first_index = self.tree.size;
+        let mut signed: Vec<SignedCheckpoint> = Vec::with_capacity(cp_at.len());
+        let result = if rows.is_empty() && cp_at.is_empty() {
+            Ok(())
+        } else {
+            self.commit(&rows, &cp_at, now, completed, &mut signed)
+        };
+        match result {
+            Ok(()) => {
+                self.shared.committed.store(self.tree.size, Ordering::Release);
+                if !signed.is_empty() {
+                    self.shared.last_checkpoint_ts.store(now, Ordering::Release);
+                }
+                for (i, ack) in row_acks.into_iter().enumerate() {
+                    // The caller may have gone away (client disconnected); the event stays.
+                    let _ = ack.send(Ok(first_index + i as u64));
+                }
+                for (ack, cp) in cp_acks.into_iter().zip(signed) {
+                    let _ = ack.send(Ok(cp));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "audit commit failed");
+                self.tree = saved;
+                for ack in row_acks {
+                    let _ = ack.send(Err(err.clone()));
+                }
+                for ack in cp_acks {
+                    let _ = ack.send(Err(err.clone()));
+                }
+            }
+        }
+        for job in jobs {
+            job(&mut self.conn);
+        }
+        stop
+    }
+
+    fn commit(
+        &mut self,
+        rows: &[EventRow],
+        cp_at: &[usize],
+        now: u64,
+        completed: &mut Vec<(u32, u64, Hash)>,
+        signed: &mut Vec<SignedCheckpoint>,
+    ) -> Result<(), AuditError> {
+        let tree = &mut self.tree;
+        let shared = &self.shared;
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins_event = tx.prepare_cached(
+                "INSERT INTO events (idx, event_id, time_s, account_id, user_name, event_name, service_name, event_rw, access_key_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            let mut ins_leaf = tx.prepare_cached("INSERT INTO leaves (idx, hash) VALUES (?1, ?2)")?;
+            let mut ins_res = tx.prepare_cached(
+                "INSERT INTO event_resources (idx, account_id, rtype, rname, time_s) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut ins_sub = tx.prepare_cached(
+                "INSERT OR REPLACE INTO subtrees (level, idx, hash) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut ins_cp = tx.prepare_cached(
+                "INSERT OR IGNORE INTO checkpoints (size, timestamp, note) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut cps = cp_at.iter().peekable();
+            for (i, row) in rows.iter().enumerate() {
+                while cps.next_if(|at| **at == i).is_some() {
+                    let cp = tree.sign(shared, now)?;
+                    ins_cp.execute(params![
+                        to_i64(cp.checkpoint.size),
+                        to_i64(now),
+                        cp.to_text()?
+                    ])?;
+                    signed.push(cp);
+                }
+                let idx = to_i64(tree.size);
+                ins_event.execute(params![
+                    idx,
+                    row.event_id,
+                    row.time_s,
+                    row.account_id,
+                    row.user_name,
+                    row.event_name,
+                    row.service_name,
+                    row.event_rw,
+                    row.access_key_id,
+                    row.body,
+                ])?;
+                ins_leaf.execute(params![idx, row.leaf])?;
+                for (rtype, rname) in &row.resources {
+                    ins_res.execute(params![idx, row.account_id, rtype, rname, row.time_s])?;
+                }
+                tree.push_leaf(row.leaf, completed);
+            }
+            for _ in cps {
+                let cp = tree.sign(shared, now)?;
+                ins_cp.execute(params![
+                    to_i64(cp.checkpoint.size),
+                    to_i64(now),
+                    cp.to_text()?
+                ])?;
+                signed.push(cp);
+            }
+            for (level, idx, hash) in completed.iter() {
+                ins_sub.execute(params![level, to_i64(*idx), hash])?;
+            }
+            tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('frontier', ?1)")?
+                .execute([encode_frontier(tree.size, &tree.stack)])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// What [`AuditLog::open`] found on disk.
+#[derive(Debug, Clone)]
+pub struct OpenReport {
+    /// Events in the log.
+    pub size: u64,
+    /// The latest checkpoint, verified against the stored leaves.
+    pub latest_checkpoint: Option<Checkpoint>,
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log in `options.data_dir`, checks that the stored tree
+    /// matches the stored frontier and the latest signed checkpoint, and starts the
+    /// writer (and, if enabled, maintenance) threads. `store` resolves organization
+    /// membership for organization trails; `None` disables that.
+    pub fn open(
+        options: AuditOptions,
+        clock: Arc<dyn Clock>,
+        store: Option<cloudward_store::Store>,
+    ) -> Result<(Self, AuditWriter, OpenReport), AuditError> {
+        std::fs::create_dir_all(&options.data_dir)
+            .map_err(|e| AuditError::Storage(format!("{}: {e}", options.data_dir.display())))?;
+        let path = options.data_dir.join(DB_FILE);
+        let mut conn = open_conn(&path, options.durability)?;
+        let old_format: bool = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'seq'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)?;
+        if old_format {
+            return Err(AuditError::Storage(format!(
+                "{} was written by an older Cloudward (no Merkle log); move it aside",
+                path.display()
+            )));
+        }
+        conn.execute_batch(SCHEMA)?;
+        let now = now_unix(clock.as_ref());
+        let origin = {
+            let tx = conn.transaction()?;
+            match get_meta(&tx, "schema")? {
+                None => {
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema', ?1)",
+                        [SCHEMA_VERSION.as_bytes()],
+                    )?;
+                }
+                Some(v) if v == SCHEMA_VERSION.as_bytes() => {}
+                Some(_) => {
+                    return Err(AuditError::Storage(
+                        "audit.db has an unknown schema version".to_owned(),
+                    ));
+                }
+            }
+            let origin = match get_meta(&tx, "origin")? {
+                Some(v) => String::from_utf8(v)
+                    .map_err(|_| AuditError::Integrity("stored origin is not UTF-8".to_owned()))?,
+                None => {
+                    let origin = match &options.origin {
+                        Some(o) => o.clone(),
+                        None => {
+                            let id = cloudward_service::random_bytes::<8>()
+                                .map_err(|e| AuditError::Storage(e.to_string()))?;
+                            format!("cloudward/audit/{}", hex::encode(id))
+                        }
+                    };
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ('origin', ?1)",
+                        [origin.as_bytes()],
+                    )?;
+                    origin
+                }
+            };
+            tx.commit()?;
+            origin
+        };
+        let frontier = match get_meta(&conn, "frontier")? {
+            Some(bytes) => decode_frontier(&bytes)?,
+            None => Frontier::new(),
+        };
+        let leaves: u64 = conn.query_row(
+            "SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| u64::try_from(n).unwrap_or(0))?;
+        if leaves != frontier.size() {
+            return Err(AuditError::Integrity(format!(
+                "the log holds {leaves} leaves but its frontier says {}",
+                frontier.size()
+            )));
+        }
+        let src = StoreLeaves::new(&conn, frontier.size());
+        let stored_root = merkle::root(&src, frontier.size())?;
+        if stored_root != frontier.root() {
+            return Err(AuditError::Integrity(
+                "the stored leaves do not hash to the stored frontier".to_owned(),
+            ));
+        }
+        let keys = KeyStore::open(&options.data_dir, now)?;
+        let latest = stored_checkpoint(&conn, None)?;
+        if let Some(cp) = &latest {
+            verify_stored_checkpoint(&conn, keys.keyring(), cp, &origin)?;
+        }
+        let report = OpenReport {
+            size: frontier.size(),
+            latest_checkpoint: latest.as_ref().map(|c| c.checkpoint.clone()),
+        };
+        let shared = Arc::new(Shared {
+            keys: Mutex::new(keys),
+            origin,
+            clock,
+            readers: Mutex::new(Vec::new()),
+            path: path.clone(),
+            committed: AtomicU64::new(frontier.size()),
+            last_checkpoint_ts: AtomicU64::new(
+                latest.as_ref().map_or(0, |c| c.checkpoint.timestamp),
+            ),
+            options,
+            store,
+            runtime: tokio::runtime::Handle::try_current().ok(),
+        });
+        let (tx, rx) = mpsc::channel(64 * 1024);
+        let state = WriterState {
+            conn,
+            tree: Tree {
+                stack: frontier.nodes().to_vec(),
+                size: frontier.size(),
+            },
+            shared: shared.clone(),
+        };
+        let writer = std::thread::Builder::new()
+            .name("audit-writer".to_owned())
+            .spawn(move || state.run(rx))
+            .map_err(|e| AuditError::Storage(format!("cannot start the audit writer: {e}")))?;
+        let log = AuditLog {
+            tx: tx.clone(),
+            shared,
+        };
+        let maintenance = if log.shared.options.maintenance {
+            Some(crate::maintenance::spawn(log.clone())?)
+        } else {
+            None
+        };
+        Ok((
+            log,
+            AuditWriter {
+                tx,
+                writer: Some(writer),
+                maintenance,
+            },
+            report,
+        ))
+    }
+
+    /// Builds, redacts and stores one event; returns its log index once it is durable.
+    /// `extra_secrets` are redacted besides the trail crate's registry.
+    pub async fn record(
+        &self,
+        event: ActionTrailEvent,
+        extra_secrets: &[&str],
+    ) -> Result<u64, AuditError> {
+        let row = EventRow::from_event(event, extra_secrets)?;
+        self.append(row).await
+    }
+
+    /// Stores an already prepared row (see [`EventRow::from_event`]).
+    pub async fn append(&self, row: EventRow) -> Result<u64, AuditError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Append { row, ack })
+            .await
+            .map_err(|_| AuditError::Stopped)?;
+        done.await.map_err(|_| AuditError::Stopped)?
+    }
+
+    /// Signs a checkpoint of everything committed before this call (on demand).
+    pub async fn checkpoint_now(&self) -> Result<SignedCheckpoint, AuditError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Checkpoint { ack })
+            .await
+            .map_err(|_| AuditError::Stopped)?;
+        done.await.map_err(|_| AuditError::Stopped)?
+    }
+
+    /// As [`AuditLog::checkpoint_now`], from a non-async thread.
+    pub fn checkpoint_blocking(&self) -> Result<SignedCheckpoint, AuditError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .blocking_send(Msg::Checkpoint { ack })
+            .map_err(|_| AuditError::Stopped)?;
+        done.blocking_recv().map_err(|_| AuditError::Stopped)?
+    }
+
+    /// Runs `job` on the writer connection (serialized with appends), from a blocking
+    /// thread, and returns its result.
+    pub fn write_blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Connection) -> Result<T, AuditError> + Send + 'static,
+    ) -> Result<T, AuditError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .blocking_send(Msg::Run(Box::new(move |conn| {
+                let _ = ack.send(job(conn));
+            })))
+            .map_err(|_| AuditError::Stopped)?;
+        done.blocking_recv().map_err(|_| AuditError::Stopped)?
+    }
+
+    /// As [`AuditLog::write_blocking`], awaiting.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Connection) -> Result<T, AuditError> + Send + 'static,
+    ) -> Result<T, AuditError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Run(Box::new(move |conn| {
+                let _ = ack.send(job(conn));
+            })))
+            .await
+            .map_err(|_| AuditError::Stopped)?;
+        done.await.map_err(|_| AuditError::Stopped)?
+    }
+
+    /// Runs a read on a pooled read-only connection (blocking).
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, AuditError>,
+    ) -> Result<T, AuditError> {
+        let pooled = self.shared.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_reader(&self.shared.path)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.shared.readers.lock()
+            && pool.len() < 8
+        {
+            pool.push(conn);
+        }
+        out
+    }
+
+    /// Runs a read on a blocking thread.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, AuditError> + Send + 'static,
+    ) -> Result<T, AuditError> {
+        let log = self.clone();
+        tokio::task::spawn_blocking(move || log.read_blocking(f))
+            .await
+            .map_err(|e| AuditError::Storage(format!("read task failed: {e}")))?
+    }
+
+    /// Purges events past the retention period now (blocking; see the maintenance
+    /// thread, which does this every ten minutes). Returns the number deleted.
+    pub fn purge_now(&self) -> Result<u64, AuditError> {
+        crate::maintenance::purge(self, self.shared.options.retention)
+    }
+
+    /// Events committed so far.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.shared.committed.load(Ordering::Acquire)
+    }
+
+    /// The log's origin line.
+    #[must_use]
+    pub fn origin(&self) -> &str {
+        &self.shared.origin
+    }
+
+    /// The public keyring (retired keys included).
+    pub fn keyring(&self) -> Result<Keyring, AuditError> {
+        self.shared
+            .keys
+            .lock()
+            .map(|k| k.keyring().clone())
+            .map_err(|_| AuditError::Storage("key store lock poisoned".to_owned()))
+    }
+
+    /// Rotates the checkpoint signing key (the old public key stays trusted for older
+    /// checkpoints) and signs a checkpoint with the new key.
+    pub async fn rotate_key(&self) -> Result<SignedCheckpoint, AuditError> {
+        let now = now_unix(self.shared.clock.as_ref());
+        {
+            let mut keys = self
+                .shared
+                .keys
+                .lock()
+                .map_err(|_| AuditError::Storage("key store lock poisoned".to_owned()))?;
+            keys.rotate(now)?;
+        }
+        self.checkpoint_now().await
+    }
+
+    /// The latest stored checkpoint.
+    pub async fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, AuditError> {
+        self.read(|c| stored_checkpoint(c, None)).await
+    }
+
+    /// Inclusion proof of the event `event_id` in the tree of the checkpoint `size`
+    /// (default: the latest checkpoint covering it, signing one if none does yet).
+    /// `accounts` scopes the look-up (the event must belong to one of them).
+    pub async fn inclusion_proof(
+        &self,
+        event_id: String,
+        accounts: Vec<String>,
+        size: Option<u64>,
+    ) -> Result<InclusionProof, AuditError> {
+        let found: Option<(u64, String)> = self
+            .read(move |c| {
+                let row: Option<(i64, String)> = c
+                    .query_row(
+                        "SELECT idx, account_id FROM events WHERE event_id = ?1",
+                        [&event_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                Ok(row.map(|(i, a)| (u64::try_from(i).unwrap_or(0), a)))
+            })
+            .await?;
+        let Some((index, account)) = found else {
+            return Err(AuditError::NotFound("event".to_owned()));
+        };
+        if !accounts.iter().any(|a| *a == account) {
+            return Err(AuditError::NotFound("event".to_owned()));
+        }
+        let checkpoint = match size {
+            Some(s) => self
+                .read(move |c| stored_checkpoint(c, Some(s)))
+                .await?
+                .ok_or_else(|| AuditError::NotFound(format!("checkpoint of size {s}")))?,
+            None => match self.read(move |c| checkpoint_covering(c, index + 1)).await? {
+                Some(cp) => cp,
+                None => self.checkpoint_now().await?,
+            },
+        };
+        let tree_size = checkpoint.checkpoint.size;
+        if index >= tree_size {
+            return Err(AuditError::Invalid(format!(
+                "event index {index} is not in the tree of size {tree_size}"
+            )));
+        }
+        let (leaf, proof) = self
+            .read(move |c| {
+                let src = StoreLeaves::new(c, tree_size);
+                let leaf = src.leaf_hash(index)?;
+                let proof = merkle::inclusion_proof(&src, index, tree_size)?;
+                Ok((leaf, proof))
+            })
+            .await?;
+        Ok(InclusionProof {
+            index,
+            leaf_hash: leaf,
+            proof,
+            checkpoint,
+        })
+    }
+
+    /// Consistency proof between two signed checkpoints (by size).
+    pub async fn consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<ConsistencyProof, AuditError> {
+        if size1 > size2 {
+            return Err(AuditError::Invalid(
+                "FirstTreeSize must not exceed SecondTreeSize".to_owned(),
+            ));
+        }
+        self.read(move |c| {
+            let first = stored_checkpoint(c, Some(size1))?
+                .ok_or_else(|| AuditError::NotFound(format!("checkpoint of size {size1}")))?;
+            let second = stored_checkpoint(c, Some(size2))?
+                .ok_or_else(|| AuditError::NotFound(format!("checkpoint of size {size2}")))?;
+            let src = StoreLeaves::new(c, size2);
+            let proof = merkle::consistency_proof(&src, size1, size2)?;
+            Ok(ConsistencyProof {
+                first,
+                second,
+                proof,
+            })
+        })
+        .await
+    }
+}
+
+/// An inclusion proof with the checkpoint it leads to.
+#[derive(Debug, Clone)]
+pub struct InclusionProof {
+    /// Leaf index of the event.
+    pub index: u64,
+    /// Its leaf hash.
+    pub leaf_hash: Hash,
+    /// Audit path, leaf sibling first.
+    pub proof: Vec<Hash>,
+    /// The signed checkpoint whose root the path reaches.
+    pub checkpoint: SignedCheckpoint,
+}
+
+/// A consistency proof between two signed checkpoints.
+#[derive(Debug, Clone)]
+pub struct ConsistencyProof {
+    /// The older checkpoint.
+    pub first: SignedCheckpoint,
+    /// The newer checkpoint.
+    pub second: SignedCheckpoint,
+    /// The proof.
+    pub proof: Vec<Hash>,
+}
+
+/// Checks a stored checkpoint: signature, origin, and root against the stored leaves.
+pub fn verify_stored_checkpoint(
+    conn: &Connection,
+    keyring: &Keyring,
+    cp: &SignedCheckpoint,
+    origin: &str,
+) -> Result<(), AuditError> {
+    keyring
+        .verify(cp)
+        .map_err(|e| AuditError::Integrity(format!("latest checkpoint: {e}")))?;
+    if cp.checkpoint.origin != origin {
+        return Err(AuditError::Integrity(
+            "latest checkpoint has another origin".to_owned(),
+        ));
+    }
+    let src = StoreLeaves::new(conn, cp.checkpoint.size);
+    let root = merkle::root(&src, cp.checkpoint.size)?;
+    if root != cp.checkpoint.root {
+        return Err(AuditError::Integrity(format!(
+            "the stored leaves do not match the signed checkpoint of size {}",
+            cp.checkpoint.size
+        )));
+    }
+    Ok(())
+}
+
+/// Verifies that `new` extends `old` using the stored tree (a helper for tests and tools).
+pub fn check_consistency(
+    conn: &Connection,
+    old: &Checkpoint,
+    new: &Checkpoint,
+) -> Result<(), AuditError> {
+    let src = StoreLeaves::new(conn, new.size);
+    let proof = merkle::consistency_proof(&src, old.size, new.size)?;
+    verify_checkpoint_consistency(old, new, &proof)
+        .map_err(|e| AuditError::Integrity(e.to_string()))
+}
