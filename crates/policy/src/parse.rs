@@ -533,6 +533,7 @@ impl<'l> Validator<'l> {
             Json::String(s) if s == "*" => Some(Principal::Any),
             Json::String(_) | Json::Array(_) => {
                 let ram = self.string_list(path, json);
+                self.check_ram_principals(path, json, &ram);
                 Some(Principal::Map {
                     ram,
                     service: Vec::new(),
@@ -550,7 +551,10 @@ impl<'l> Validator<'l> {
                 for (key, value) in members {
                     let p = path.key(key.as_ref());
                     match key.as_ref() {
-                        "RAM" => ram = self.string_list(&p, value),
+                        "RAM" => {
+                            ram = self.string_list(&p, value);
+                            self.check_ram_principals(&p, value, &ram);
+                        }
                         "Service" => service = self.string_list(&p, value),
                         "Federated" => federated = self.string_list(&p, value),
                         other => self.problem(
@@ -560,21 +564,6 @@ impl<'l> Validator<'l> {
                                 preview(other)
                             ),
                         ),
-                    }
-                }
-                for (i, v) in ram.iter().enumerate() {
-                    let ok = v == "*"
-                        || (v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty())
-                        || v.get(..8)
-                            .is_some_and(|p| p.eq_ignore_ascii_case("acs:ram:"));
-                    if !ok {
-                        self.problem(
-                            &path.key("RAM").index(i),
-                            format!(
-                                "\"{}\" is not a RAM principal; write acs:ram::<account-id>:root, acs:ram::<account-id>:user/<name>, acs:ram::<account-id>:role/<name> or an account id",
-                                preview(v)
-                            ),
-                        );
                     }
                 }
                 Some(Principal::Map {
@@ -592,6 +581,26 @@ impl<'l> Validator<'l> {
                     ),
                 );
                 None
+            }
+        }
+    }
+
+    /// RAM principals: `*`, an account id, or an `acs:ram:` ARN. Checked for the bare-list
+    /// form too, which prints as `{"RAM": [...]}` (found by the fuzzer).
+    fn check_ram_principals(&mut self, path: &JPath<'_>, json: &Json<'_>, ram: &[String]) {
+        for (i, v) in ram.iter().enumerate() {
+            let ok = v == "*"
+                || (v.bytes().all(|b| b.is_ascii_digit()) && !v.is_empty())
+                || v.get(..8)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("acs:ram:"));
+            if !ok {
+                self.problem(
+                    &item_path(path, json, i),
+                    format!(
+                        "\"{}\" is not a RAM principal; write acs:ram::<account-id>:root, acs:ram::<account-id>:user/<name>, acs:ram::<account-id>:role/<name> or an account id",
+                        preview(v)
+                    ),
+                );
             }
         }
     }

@@ -350,3 +350,25 @@ fn significant_chars_counts_characters_not_bytes() {
     assert_eq!(significant_chars("{\"é\": \"\\\" x\"}"), 12);
     assert_eq!(significant_chars("\n\t {}\r"), 2);
 }
+
+/// Found by the fuzzer: a bare-list Principal was not checked, but prints as `{"RAM": [...]}`,
+/// which is, so the round trip failed.
+#[test]
+fn bare_list_principals_are_checked() {
+    let e = one_error(
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":["888888888:888888"],"Resource":"*"}]}"#,
+        PolicyKind::Resource,
+    );
+    assert!(
+        e.starts_with("Statement[0].Principal[0]: \"888888888:888888\" is not a RAM principal"),
+        "{e}"
+    );
+    let e = one_error(
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:GetObject","Principal":{"RAM":"bob"},"Resource":"*"}]}"#,
+        PolicyKind::Resource,
+    );
+    assert!(
+        e.starts_with("Statement[0].Principal.RAM: \"bob\" is not a RAM principal"),
+        "{e}"
+    );
+}
