@@ -12,6 +12,7 @@ mod iam_cmd;
 mod output;
 mod policy_cmd;
 mod serve_cmd;
+mod trail_cmd;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,9 @@ enum Command {
     /// Validate, evaluate and test RAM policies offline.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Audit trail tools: verify an exported trail offline, export a data directory's log.
+    #[command(subcommand)]
+    Trail(trail_cmd::TrailCommand),
     /// RAM shortcuts: create-user, attach-policy, create-access-key.
     Ram {
         #[command(subcommand)]
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
         Command::Policy(cmd) => report(policy_cmd::run(cmd)),
+        Command::Trail(cmd) => report(trail_cmd::run(cmd)),
         Command::Configure(args) => report(configure_cmd::run(args)),
         command => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -98,7 +103,9 @@ fn main() -> ExitCode {
                     Command::Rd { command, common } => {
                         report(iam_cmd::run_rd(command, common).await)
                     }
-                    Command::Policy(_) | Command::Configure(_) => ExitCode::from(2),
+                    Command::Policy(_) | Command::Trail(_) | Command::Configure(_) => {
+                        ExitCode::from(2)
+                    }
                 }
             })
         }
