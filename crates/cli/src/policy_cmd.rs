@@ -53,6 +53,10 @@ impl From<Kind> for PolicyKind {
 
 /// `cloudward policy ...`
 #[derive(Debug, clap::Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only complicate the match"
+)]
 pub enum PolicyCommand {
     /// Validate and lint policy documents.
     Validate {
