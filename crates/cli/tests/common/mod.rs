@@ -414,3 +414,128 @@ pub fn dead_addr() -> SocketAddr {
     drop(listener);
     addr
 }
+
+// ------------------------------------------------------------------ official-SDK scripts
+
+/// Proxy variables removed from an SDK script's environment.
+const PROXY_ENV: &[&str] = &[
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// Credential variables the Alibaba Cloud SDKs would pick up behind a test's back.
+const ALIBABA_ENV: &[&str] = &[
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "ALIBABA_CLOUD_PROFILE",
+    "ALIBABA_CLOUD_CREDENTIALS_FILE",
+];
+
+/// The Python with the official SDKs (`CLOUDWARD_TEST_PYTHON`), or `None` after a loud
+/// `SKIPPED` banner naming `test`. Under `CI` a missing Python fails the test instead.
+pub fn sdk_python(test: &str) -> Option<String> {
+    match std::env::var("CLOUDWARD_TEST_PYTHON") {
+        Ok(python) if !python.is_empty() => Some(python),
+        _ => {
+            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+            assert!(
+                !ci,
+                "CLOUDWARD_TEST_PYTHON is not set but CI is: the official-SDK test {test} must run in CI (use scripts/test.sh)"
+            );
+            eprintln!(
+                "\n========================================================================\n\
+                 SKIPPED: official-SDK compatibility test ({test}): CLOUDWARD_TEST_PYTHON is not set.\n\
+                 Run scripts/test.sh, or set CLOUDWARD_TEST_PYTHON to a python with tests/sdk/requirements.txt.\n\
+                 ========================================================================\n"
+            );
+            None
+        }
+    }
+}
+
+/// `tests/sdk/<name>` in the repository.
+pub fn sdk_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/sdk")
+        .join(name)
+}
+
+/// `python tests/sdk/<script> <args>` with the `CLOUDWARD_TEST_*` environment the SDK scripts
+/// read (endpoint `host:port`, the supplied root key, the account id), unbuffered output and
+/// no proxies or Alibaba Cloud credentials from the outside.
+pub fn sdk_command(
+    python: &str,
+    script: &str,
+    args: &[&str],
+    addr: SocketAddr,
+    account_id: &str,
+) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg(sdk_script(script))
+        .args(args)
+        .current_dir(sdk_script(""))
+        .env("CLOUDWARD_TEST_ENDPOINT", addr.to_string())
+        .env("CLOUDWARD_TEST_ACCESS_KEY_ID", ROOT_ID)
+        .env("CLOUDWARD_TEST_ACCESS_KEY_SECRET", ROOT_SECRET)
+        .env("CLOUDWARD_TEST_ACCOUNT_ID", account_id)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    for var in PROXY_ENV.iter().chain(ALIBABA_ENV) {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// [`run`] with a chosen timeout (SDK scripts make hundreds of calls on a loaded machine).
+pub fn run_for(cmd: &mut Command, timeout: Duration) -> Output {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("cannot spawn the command");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(output) => output.expect("cannot wait for the command"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("the command did not finish within {timeout:?}: {cmd:?}");
+        }
+    }
+}
+
+/// Prints an SDK script's output and asserts it exited 0 (its checks all passed, with no
+/// known failures); on failure shows the script's stdout/stderr and `server_log`.
+#[track_caller]
+pub fn assert_sdk_script_passed(script: &str, output: &Output, server_log: &str) {
+    let (code, stdout, stderr) = outcome(output);
+    println!("--- {script}\n{stdout}");
+    if !stderr.is_empty() {
+        println!("--- {script} stderr\n{stderr}");
+    }
+    assert_eq!(
+        code,
+        Some(0),
+        "the official-SDK script {script} failed (exit {code:?})\n--- script output\n{stdout}\n--- script stderr\n{stderr}\n--- server log (tail)\n{}",
+        tail(server_log, 200)
+    );
+    assert!(
+        stdout.contains(" failed, 0 known failures") && stdout.contains(" 0 failed"),
+        "unexpected {script} output:\n{stdout}"
+    );
+}
+
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
