@@ -34,18 +34,6 @@ from test_iam_common import (  # noqa: E402
 # Known failures: check name -> bug reference (see the final report of the session that wrote
 # this file). Keep it empty when everything passes.
 KNOWN_FAILURES.update({
-    "GetAccessKeyLastUsed before / after the user's call":
-        "nothing records AccessKey use: Store::record_access_key_use (crates/store/src/access_keys.rs) "
-        "has no caller outside tests, so LastUsedDate is never set; record it (batched) after a "
-        "successful authentication in crates/server/src/auth.rs",
-    "AssumeRole a mixed-case role by the lower-case ARN":
-        "role lookup is case-sensitive (ram_roles.role_name = $2 in crates/store/src/ram/roles.rs "
-        "get_role, called from crates/iam/src/sts.rs assume_role): the lower-case ARN Alibaba prints "
-        "(and docs/resource-directory.md documents for the access role) gives EntityNotExist.Role",
-    "AssumedRoleUser.Arn and GetCallerIdentity Arn spell the role name alike":
-        "crates/iam/src/sts.rs lower-cases the role name in AssumedRoleUser.Arn, "
-        "crates/service/src/principal.rs Principal::arn keeps its case for GetCallerIdentity "
-        "(and audit / AccessDeniedDetail); pick one spelling (Alibaba prints lower case)",
 })
 
 root = ram()

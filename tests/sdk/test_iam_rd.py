@@ -24,10 +24,6 @@ from alibabacloud_resourcedirectorymaster20220419.client import Client as RdClie
 from alibabacloud_resourcedirectorymaster20220419 import models as rd_models  # noqa: E402
 
 KNOWN_FAILURES.update({
-    "management root AssumeRole acs:ram::<member>:role/resourcedirectoryaccountaccessrole (lower case, V2)":
-        "role lookup is case-sensitive (crates/store/src/ram/roles.rs get_role), the access role is "
-        "stored as ResourceDirectoryAccountAccessRole, so the ARN docs/resource-directory.md documents "
-        "gives EntityNotExist.Role",
 })
 
 rd = RdClient(config())

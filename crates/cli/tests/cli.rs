@@ -553,7 +553,6 @@ fn tls_listener_with_ca_cert() {
 /// carries as `:authority`. The server only looks at a `host` header, so V3 over HTTP/2
 /// fails with `MissingParameter: host`.
 #[test]
-#[ignore = "BUG (server rpc.rs): V3 over HTTP/2 fails with MissingParameter host; see the test report"]
 fn tls_v3_over_http2() {
     let dir = tempdir();
     let Some((cert, key)) = openssl_cert(dir.path()) else {

@@ -101,7 +101,13 @@ pub struct Authenticator {
     pub nonces: NonceCache,
     /// Accepted clock skew.
     pub window: Duration,
+    /// When each permanent key's last use was last written to the store.
+    pub last_use_written: std::sync::Mutex<HashMap<String, i64>>,
 }
+
+/// A key's last use is written at most this often (ms): `GetAccessKeyLastUsed` is precise
+/// to about a second without a store write on every request.
+const LAST_USE_RESOLUTION_MS: i64 = 1000;
 
 /// Identity facts known after a failed authentication, for the audit event.
 #[derive(Debug, Default, Clone)]
@@ -199,6 +205,9 @@ impl Authenticator {
                 ));
             }
         }
+        if matches!(credential.as_ref(), Credential::Key(_)) {
+            self.note_key_use(&request.access_key_id, received_ms);
+        }
         let mut context = context;
         let kind = match credential.as_ref() {
             Credential::Key(key) => match &key.owner {
@@ -225,6 +234,37 @@ impl Authenticator {
             },
             context,
         ))
+    }
+}
+
+impl Authenticator {
+    /// Records that a permanent key authenticated a request at `at_ms`, writing to the
+    /// store in the background at most once per key per [`LAST_USE_RESOLUTION_MS`].
+    fn note_key_use(&self, access_key_id: &str, at_ms: i64) {
+        let due = match self.last_use_written.lock() {
+            Ok(mut map) => {
+                let last = map.get(access_key_id).copied().unwrap_or(i64::MIN);
+                if at_ms.saturating_sub(last) >= LAST_USE_RESOLUTION_MS {
+                    if map.len() > 100_000 {
+                        map.clear();
+                    }
+                    map.insert(access_key_id.to_owned(), at_ms);
+                    true
+                } else {
+                    false
+                }
+            }
+            Err(_) => false,
+        };
+        if due {
+            let store = self.store.clone();
+            let id = access_key_id.to_owned();
+            tokio::spawn(async move {
+                if let Err(err) = store.record_access_key_use(&id, at_ms).await {
+                    tracing::warn!(error = %err, "could not record AccessKey last use");
+                }
+            });
+        }
     }
 }
 

@@ -158,7 +158,10 @@ impl Server {
                 .map_err(|err| ServeError::Config(err.to_string()))?,
         );
         let app = App {
-            limits: Limits::default(),
+            limits: Limits {
+                max_body_len: config.max_body_bytes,
+                ..Limits::default()
+            },
             registry,
             authorizer: Authorizer::new(Some(iam_policies.clone())),
             iam_policies,
@@ -168,6 +171,7 @@ impl Server {
                 cache: CredentialCache::new(config.credential_cache_ttl),
                 nonces: NonceCache::new(config.nonce_capacity),
                 window: config.clock_window,
+                last_use_written: std::sync::Mutex::new(std::collections::HashMap::new()),
             },
             service: {
                 let mut service = ServiceState::new(store, secrets, clock, config.region.clone());

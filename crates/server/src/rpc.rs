@@ -148,7 +148,7 @@ async fn process(
     body: Body,
     context: RequestContext,
 ) -> Outcome {
-    let header_pairs: Vec<(String, String)> = parts
+    let mut header_pairs: Vec<(String, String)> = parts
         .headers
         .iter()
         .map(|(name, value)| {
@@ -158,6 +158,12 @@ async fn process(
             )
         })
         .collect();
+    // HTTP/2 carries the host as `:authority`, not as a header; V3 signs it as `host`.
+    if !parts.headers.contains_key(axum::http::header::HOST)
+        && let Some(authority) = parts.uri.authority()
+    {
+        header_pairs.push(("host".to_owned(), authority.as_str().to_owned()));
+    }
     let query = parts.uri.query().unwrap_or("");
     let mut outcome = Outcome {
         result: Ok(Value::Null),

@@ -429,7 +429,6 @@ async fn half_a_tls_configuration_is_refused() {
 /// misconfiguration must stop start-up (DESIGN.md "no silent fallbacks"). Today the server
 /// starts and answers every call with a 500 InternalError.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG (server prepare / iam bootstrap): a wrong root key is accepted at start-up and every call then fails with 500; see the test report"]
 async fn a_different_root_key_on_restart_is_a_start_up_error() {
     let tmp = tempfile::tempdir().unwrap();
     let mut config = common::config(tmp.path());

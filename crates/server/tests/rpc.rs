@@ -672,7 +672,6 @@ async fn concurrent_calls_all_succeed() {
 /// HTTP/2 clients send the host as `:authority`, not as a `host` header; V3 signs `host`, so
 /// the server must take it from the URI authority. Reproduced here with h2c (prior knowledge).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG (crates/server/src/rpc.rs process): V3 over HTTP/2 fails with MissingParameter host; see the test report"]
 async fn v3_over_http2() {
     let server = start().await;
     let h2 = reqwest::Client::builder()
@@ -712,7 +711,6 @@ async fn v3_over_http2() {
 /// builds `App::limits` from `Limits::default()`, whose `max_body_len` is 1 MiB, instead of
 /// from the configured value.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG (crates/server/src/lib.rs Server::prepare): max_body_bytes above 1 MiB is capped by Limits::default(); see the test report"]
 async fn max_body_bytes_above_one_mib_is_honoured() {
     let tmp = tempfile::tempdir().unwrap();
     let mut config = common::config(tmp.path());

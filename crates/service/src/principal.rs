@@ -51,7 +51,10 @@ impl Principal {
                 ..
             } => format!(
                 "acs:ram::{}:assumed-role/{}/{}",
-                self.account_id, role_name, session_name
+                self.account_id,
+                // Alibaba prints role names in ARNs in lower case (AssumeRole answers the same).
+                role_name.to_ascii_lowercase(),
+                session_name
             ),
         }
     }

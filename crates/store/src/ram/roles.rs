@@ -82,7 +82,8 @@ impl Store {
         Ok(inserted == 1)
     }
 
-    /// A role by name, scoped by account.
+    /// A role by name, scoped by account. Role names in ARNs are case-insensitive (Alibaba
+    /// prints them in lower case), so an exact match wins and otherwise case is ignored.
     pub async fn get_role(
         &self,
         account_id: &str,
@@ -90,7 +91,7 @@ impl Store {
     ) -> Result<Option<RoleRecord>, StoreError> {
         let role = on_pool!(self, |pool| {
             let row = sqlx::query(sql!(
-                "SELECT {COLUMNS} FROM ram_roles WHERE account_id = $1 AND role_name = $2"
+                "SELECT {COLUMNS} FROM ram_roles WHERE account_id = $1 AND LOWER(role_name) = LOWER($2) ORDER BY CASE WHEN role_name = $2 THEN 0 ELSE 1 END LIMIT 1"
             ))
             .bind(account_id)
             .bind(role_name)
