@@ -147,7 +147,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         reports.push(measure(&args, &profile, &authority, target, &template).await?);
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        outln!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
         let mut table = comfy_table::Table::new();
         table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
@@ -168,11 +168,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 format!("{:.3}", r.max_ms),
             ]);
         }
-        println!("{table}");
+        outln!("{table}");
         if let [signed, health] = reports.as_slice()
             && health.requests_per_second > 0.0
         {
-            println!(
+            outln!(
                 "signed / healthz throughput ratio: {:.2}",
                 signed.requests_per_second / health.requests_per_second
             );

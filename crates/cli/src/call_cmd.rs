@@ -81,8 +81,8 @@ pub async fn run(args: CallArgs) -> anyhow::Result<ExitCode> {
     };
     if status.is_success() {
         match args.output {
-            Output::Json => println!("{}", serde_json::to_string_pretty(&value)?),
-            Output::Table => println!("{}", table(&value)),
+            Output::Json => outln!("{}", serde_json::to_string_pretty(&value)?),
+            Output::Table => outln!("{}", table(&value)),
         }
         Ok(ExitCode::SUCCESS)
     } else {
@@ -147,7 +147,7 @@ pub fn report_error(status: reqwest::StatusCode, value: &Value, output: Output) 
             eprintln!("RequestId: {request_id}");
         }
         if !std::io::stdout().is_terminal() || output == Output::Json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
             );

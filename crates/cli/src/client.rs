@@ -116,7 +116,9 @@ pub fn resolve_profile(name: Option<&str>) -> anyhow::Result<Profile> {
         });
     let mut profile = file.profiles.get(&chosen).cloned().unwrap_or_default();
     if name.is_some() && !file.profiles.contains_key(&chosen) {
-        bail!("no profile named {chosen:?}; create it with `cloudward configure --profile {chosen}`");
+        bail!(
+            "no profile named {chosen:?}; create it with `cloudward configure --profile {chosen}`"
+        );
     }
     if let Some(v) = env(&["CLOUDWARD_ENDPOINT"]) {
         profile.endpoint = v;
@@ -124,7 +126,10 @@ pub fn resolve_profile(name: Option<&str>) -> anyhow::Result<Profile> {
     if let Some(v) = env(&["CLOUDWARD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID"]) {
         profile.access_key_id = v;
     }
-    if let Some(v) = env(&["CLOUDWARD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"]) {
+    if let Some(v) = env(&[
+        "CLOUDWARD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    ]) {
         profile.access_key_secret = v;
     }
     if let Some(v) = env(&["CLOUDWARD_SECURITY_TOKEN", "ALIBABA_CLOUD_SECURITY_TOKEN"]) {
@@ -240,7 +245,11 @@ pub fn sign_call(
             Ok(SignedCall {
                 url,
                 // reqwest sets `host` itself from the URL; it is signed with the same value.
-                headers: signed.headers.into_iter().filter(|(k, _)| k != "host").collect(),
+                headers: signed
+                    .headers
+                    .into_iter()
+                    .filter(|(k, _)| k != "host")
+                    .collect(),
                 body: Vec::new(),
             })
         }

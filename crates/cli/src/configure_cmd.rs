@@ -38,11 +38,15 @@ pub struct ConfigureArgs {
 
 pub fn run(args: ConfigureArgs) -> anyhow::Result<ExitCode> {
     let mut file = ProfileFile::load()?;
-    let mut profile = file.profiles.get(&args.profile).cloned().unwrap_or(Profile {
-        endpoint: "http://127.0.0.1:18080".to_owned(),
-        region: "cn-hangzhou".to_owned(),
-        ..Profile::default()
-    });
+    let mut profile = file
+        .profiles
+        .get(&args.profile)
+        .cloned()
+        .unwrap_or(Profile {
+            endpoint: "http://127.0.0.1:18080".to_owned(),
+            region: "cn-hangzhou".to_owned(),
+            ..Profile::default()
+        });
     let interactive = std::io::stdin().is_terminal();
     if let Some(endpoint) = args.endpoint {
         profile.endpoint = endpoint;

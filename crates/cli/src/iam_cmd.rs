@@ -108,14 +108,21 @@ async fn api(
         Ok(Ok(value))
     } else {
         report_error(status, &value, output);
-        Ok(Err(ExitCode::from(if status.is_server_error() { 3 } else { 1 })))
+        Ok(Err(ExitCode::from(if status.is_server_error() {
+            3
+        } else {
+            1
+        })))
     }
 }
 
 fn print(value: &Value, output: Output) {
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(value).unwrap_or_default()),
-        Output::Table => println!("{}", table(value)),
+        Output::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        ),
+        Output::Table => outln!("{}", table(value)),
     }
 }
 
@@ -176,7 +183,9 @@ pub async fn run_ram(cmd: RamCommand, common: Common) -> anyhow::Result<ExitCode
             eprintln!("The AccessKeySecret is shown now and never again.");
             if let Some(name) = save_profile {
                 let key = &value["AccessKey"];
-                let id = key["AccessKeyId"].as_str().context("no AccessKeyId in the answer")?;
+                let id = key["AccessKeyId"]
+                    .as_str()
+                    .context("no AccessKeyId in the answer")?;
                 let secret = key["AccessKeySecret"]
                     .as_str()
                     .context("no AccessKeySecret in the answer")?;
@@ -221,8 +230,12 @@ pub async fn run_sts(cmd: StsCommand, common: Common) -> anyhow::Result<ExitCode
     match save_profile {
         Some(name) => {
             let id = creds["AccessKeyId"].as_str().context("no AccessKeyId")?;
-            let secret = creds["AccessKeySecret"].as_str().context("no AccessKeySecret")?;
-            let token = creds["SecurityToken"].as_str().context("no SecurityToken")?;
+            let secret = creds["AccessKeySecret"]
+                .as_str()
+                .context("no AccessKeySecret")?;
+            let token = creds["SecurityToken"]
+                .as_str()
+                .context("no SecurityToken")?;
             save(&name, &profile, id, secret, Some(token))?;
             eprintln!(
                 "Session {} saved as profile {name:?}; it expires at {}.",
@@ -282,10 +295,10 @@ pub async fn run_rd(cmd: RdCommand, common: Common) -> anyhow::Result<ExitCode> 
     let mut lines = Vec::new();
     walk(&profile, &mut tree, 0, &mut lines, common.output).await?;
     match common.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&tree)?),
+        Output::Json => outln!("{}", serde_json::to_string_pretty(&tree)?),
         Output::Table => {
             for line in lines {
-                println!("{line}");
+                outln!("{line}");
             }
         }
     }
@@ -312,7 +325,10 @@ async fn list_all(
             Ok(v) => v,
             Err(_) => bail!("{action} failed for folder {parent}"),
         };
-        let items = value[container][item].as_array().cloned().unwrap_or_default();
+        let items = value[container][item]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let n = items.len();
         out.extend(items);
         let total = value["TotalCount"].as_u64().unwrap_or(0);
@@ -337,7 +353,15 @@ fn walk<'a>(
             "{indent}📁 {} ({folder_id})",
             node["FolderName"].as_str().unwrap_or("")
         ));
-        let accounts = list_all(profile, "ListAccountsForParent", &folder_id, "Accounts", "Account", output).await?;
+        let accounts = list_all(
+            profile,
+            "ListAccountsForParent",
+            &folder_id,
+            "Accounts",
+            "Account",
+            output,
+        )
+        .await?;
         for account in &accounts {
             lines.push(format!(
                 "{indent}  • {} ({})",
@@ -345,7 +369,15 @@ fn walk<'a>(
                 account["AccountId"].as_str().unwrap_or("")
             ));
         }
-        let mut folders = list_all(profile, "ListFoldersForParent", &folder_id, "Folders", "Folder", output).await?;
+        let mut folders = list_all(
+            profile,
+            "ListFoldersForParent",
+            &folder_id,
+            "Folders",
+            "Folder",
+            output,
+        )
+        .await?;
         for folder in &mut folders {
             walk(profile, folder, depth + 1, lines, output).await?;
         }

@@ -4,12 +4,13 @@
 //! policy test; 2 usage or configuration error; 3 could not reach the server or it failed
 //! (5xx).
 
+#[macro_use]
+mod output;
 mod bench_cmd;
 mod call_cmd;
 mod client;
 mod configure_cmd;
 mod iam_cmd;
-mod output;
 mod policy_cmd;
 mod serve_cmd;
 mod trail_cmd;

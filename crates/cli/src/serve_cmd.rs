@@ -102,7 +102,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => FileConfig::default(),
     };
-    let log_format = args.log_format.or(file.log_format).unwrap_or(LogFormat::Text);
+    let log_format = args
+        .log_format
+        .or(file.log_format)
+        .unwrap_or(LogFormat::Text);
     let log_filter = args
         .log
         .clone()
@@ -151,13 +154,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = server.local_addr()?;
     if let Some((id, secret)) = &server.bootstrap.generated_root_key {
         // Printed exactly once, on the first start, and never logged.
-        println!("Created the management account {}.", server.bootstrap.account_id);
+        println!(
+            "Created the management account {}.",
+            server.bootstrap.account_id
+        );
         println!("Its root AccessKey is shown now and never again; store it safely:");
         println!("  AccessKeyId:     {id}");
         println!("  AccessKeySecret: {}", secret.as_str());
         println!(
             "Configure the client with: cloudward configure --endpoint {}://{addr} --access-key-id {id}",
-            if config.tls_enabled() { "https" } else { "http" }
+            if config.tls_enabled() {
+                "https"
+            } else {
+                "http"
+            }
         );
     }
     tracing::info!(
