@@ -60,6 +60,42 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Starts a transaction that will write.
+///
+/// On SQLite a plain `BEGIN` is deferred: a transaction that reads and then writes fails
+/// with `SQLITE_BUSY` (without waiting) when another writer committed in between, so
+/// concurrent writers would see spurious errors. `BEGIN IMMEDIATE` takes the write lock up
+/// front and waits (busy timeout) instead. PostgreSQL's `BEGIN` needs no such care.
+pub(crate) trait BeginWrite {
+    /// The database of the pool.
+    type Db: sqlx::Database;
+    /// Begins a transaction that holds the write lock from its start (SQLite).
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
+        self.begin()
+    }
+}
+
 /// Which database engine backs a [`Store`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -132,7 +168,11 @@ impl Store {
     /// a fresh schema each so they can share one database without seeing each other.
     pub async fn open_postgres_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
         use std::str::FromStr;
-        if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || schema.is_empty() {
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || schema.is_empty()
+        {
             return Err(StoreError::Corrupt {
                 what: "schema name (letters, digits and _ only)",
             });

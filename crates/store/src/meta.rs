@@ -26,12 +26,14 @@ impl Store {
     /// call set it. Used to make first-start bootstrap idempotent across nodes.
     pub async fn meta_set_if_absent(&self, key: &str, value: &str) -> Result<bool, StoreError> {
         let result = on_pool!(self, |pool| {
-            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-                .bind(key)
-                .bind(value)
-                .execute(pool)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(pool)
+            .await?
+            .rows_affected()
         });
         Ok(result == 1)
     }

@@ -111,11 +111,13 @@ impl Store {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(script.clone()))
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)")
-                    .bind(migration.version)
-                    .bind(crate::meta::now_ms())
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, applied_at_ms) VALUES ($1, $2)",
+                )
+                .bind(migration.version)
+                .bind(crate::meta::now_ms())
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
             });
             tracing::info!(version = migration.version, "applied schema migration");

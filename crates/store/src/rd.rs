@@ -254,7 +254,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mgmt = &directory.management_account_id;
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "INSERT INTO rd_directories (management_account_id, directory_id, root_folder_id, control_policy_status, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -439,7 +439,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let changed = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             let changed = sqlx::query(
                 "UPDATE rd_directories SET control_policy_status = $2 WHERE management_account_id = $1",
             )
@@ -492,7 +492,7 @@ impl Store {
         attach: Option<&str>,
     ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "INSERT INTO rd_folders (management_account_id, folder_id, parent_folder_id, folder_name, depth, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -606,7 +606,7 @@ impl Store {
         folder_id: &str,
     ) -> Result<bool, StoreError> {
         let n = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "DELETE FROM rd_policy_attachments WHERE management_account_id = $1 AND target_id = $2",
             )
@@ -638,7 +638,7 @@ impl Store {
         attach: Option<&str>,
     ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "INSERT INTO rd_members (account_id, management_account_id, folder_id, display_name, account_name, account_type, join_method, status, joined_at_ms, modified_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
@@ -757,7 +757,7 @@ impl Store {
         account_id: &str,
     ) -> Result<bool, StoreError> {
         let n = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "DELETE FROM rd_policy_attachments WHERE management_account_id = $1 AND target_id = $2",
             )
@@ -916,7 +916,7 @@ impl Store {
         max_per_target: i64,
     ) -> Result<AttachOutcome, StoreError> {
         let outcome = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             let existing: Vec<String> = sqlx::query_scalar(
                 "SELECT policy_id FROM rd_policy_attachments WHERE management_account_id = $1 AND target_id = $2",
             )

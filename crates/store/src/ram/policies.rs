@@ -134,7 +134,7 @@ impl Store {
         limit: i64,
     ) -> Result<bool, StoreError> {
         let inserted = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             let inserted = sqlx::query(
                 "INSERT INTO ram_policies (account_id, policy_name, description, default_version, next_version, created_at_ms, updated_at_ms) SELECT $1, $2, $3, 'v1', 2, $4, $4 WHERE (SELECT COUNT(*) FROM ram_policies WHERE account_id = $1) < $5",
             )
@@ -242,7 +242,7 @@ impl Store {
         policy_name: &str,
     ) -> Result<bool, StoreError> {
         let changed = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "DELETE FROM ram_policy_versions WHERE account_id = $1 AND policy_name = $2",
             )
@@ -340,7 +340,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<CreateVersionOutcome, StoreError> {
         let outcome = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             let row = sqlx::query(
                 "SELECT next_version, default_version FROM ram_policies WHERE account_id = $1 AND policy_name = $2",
             )

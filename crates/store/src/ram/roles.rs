@@ -154,7 +154,7 @@ impl Store {
     /// it existed.
     pub async fn delete_role(&self, account_id: &str, role_name: &str) -> Result<bool, StoreError> {
         let changed = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             let changed =
                 sqlx::query("DELETE FROM ram_roles WHERE account_id = $1 AND role_name = $2")
                     .bind(account_id)

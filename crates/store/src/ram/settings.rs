@@ -109,7 +109,7 @@ impl Store {
         limit: i64,
     ) -> Result<bool, StoreError> {
         let ok = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             for (key, value) in tags {
                 sqlx::query(
                     "INSERT INTO ram_tags (account_id, resource_type, resource_name, tag_key, tag_value) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, resource_type, resource_name, tag_key) DO UPDATE SET tag_value = excluded.tag_value",
@@ -161,7 +161,7 @@ impl Store {
                     .await?;
                 }
                 Some(keys) => {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = crate::BeginWrite::begin_write(pool).await?;
                     for key in keys {
                         sqlx::query(
                             "DELETE FROM ram_tags WHERE account_id = $1 AND resource_type = $2 AND resource_name = $3 AND tag_key = $4",

@@ -161,7 +161,7 @@ impl Store {
     /// `AlreadyExists { entity: "user" }`. Returns whether the user exists.
     pub async fn update_user(&self, user: &UserRecord) -> Result<bool, StoreError> {
         let changed = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             let old_name: Option<String> = sqlx::query_scalar(
                 "SELECT user_name FROM ram_users WHERE account_id = $1 AND user_id = $2",
             )
@@ -270,7 +270,7 @@ impl Store {
     /// returns whether it existed.
     pub async fn delete_user(&self, account_id: &str, user_id: &str) -> Result<bool, StoreError> {
         let changed = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::BeginWrite::begin_write(pool).await?;
             sqlx::query(
                 "DELETE FROM ram_tags WHERE account_id = $1 AND resource_type = 'user' AND resource_name IN (SELECT user_name FROM ram_users WHERE account_id = $1 AND user_id = $2)",
             )
