@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::AuditError;
 use crate::log::AuditLog;
-use crate::lookup::{Attribute, Cursor, LookupQuery, lookup};
+use crate::lookup::{Attribute, Cursor, LookupQuery};
 use crate::trails::{self, Trail};
 
 /// ActionTrail API version.
@@ -67,20 +67,98 @@ const fn spec(
 
 /// The actions, for the server's registry.
 pub const ACTIONS: &[ActionSpec] = &[
-    spec("LookupEvents", "actiontrail:LookupEvents", ReadWrite::Read, any_resource, lookup_events),
-    spec("CreateTrail", "actiontrail:CreateTrail", ReadWrite::Write, trail_resource, create_trail),
-    spec("UpdateTrail", "actiontrail:UpdateTrail", ReadWrite::Write, trail_resource, update_trail),
-    spec("DeleteTrail", "actiontrail:DeleteTrail", ReadWrite::Write, trail_resource, delete_trail),
-    spec("DescribeTrails", "actiontrail:DescribeTrails", ReadWrite::Read, all_trails_resource, describe_trails),
-    spec("GetTrailStatus", "actiontrail:GetTrailStatus", ReadWrite::Read, trail_resource, get_trail_status),
-    spec("StartLogging", "actiontrail:StartLogging", ReadWrite::Write, trail_resource, start_logging),
-    spec("StopLogging", "actiontrail:StopLogging", ReadWrite::Write, trail_resource, stop_logging),
+    spec(
+        "LookupEvents",
+        "actiontrail:LookupEvents",
+        ReadWrite::Read,
+        any_resource,
+        lookup_events,
+    ),
+    spec(
+        "CreateTrail",
+        "actiontrail:CreateTrail",
+        ReadWrite::Write,
+        trail_resource,
+        create_trail,
+    ),
+    spec(
+        "UpdateTrail",
+        "actiontrail:UpdateTrail",
+        ReadWrite::Write,
+        trail_resource,
+        update_trail,
+    ),
+    spec(
+        "DeleteTrail",
+        "actiontrail:DeleteTrail",
+        ReadWrite::Write,
+        trail_resource,
+        delete_trail,
+    ),
+    spec(
+        "DescribeTrails",
+        "actiontrail:DescribeTrails",
+        ReadWrite::Read,
+        all_trails_resource,
+        describe_trails,
+    ),
+    spec(
+        "GetTrailStatus",
+        "actiontrail:GetTrailStatus",
+        ReadWrite::Read,
+        trail_resource,
+        get_trail_status,
+    ),
+    spec(
+        "StartLogging",
+        "actiontrail:StartLogging",
+        ReadWrite::Write,
+        trail_resource,
+        start_logging,
+    ),
+    spec(
+        "StopLogging",
+        "actiontrail:StopLogging",
+        ReadWrite::Write,
+        trail_resource,
+        stop_logging,
+    ),
     // Cloudward extensions (docs/audit.md).
-    spec("GetCheckpoint", "actiontrail:GetCheckpoint", ReadWrite::Read, any_resource, get_checkpoint),
-    spec("CreateCheckpoint", "actiontrail:CreateCheckpoint", ReadWrite::Write, any_resource, create_checkpoint),
-    spec("GetInclusionProof", "actiontrail:GetInclusionProof", ReadWrite::Read, any_resource, get_inclusion_proof),
-    spec("GetConsistencyProof", "actiontrail:GetConsistencyProof", ReadWrite::Read, any_resource, get_consistency_proof),
-    spec("RotateCheckpointKey", "actiontrail:RotateCheckpointKey", ReadWrite::Write, any_resource, rotate_checkpoint_key),
+    spec(
+        "GetCheckpoint",
+        "actiontrail:GetCheckpoint",
+        ReadWrite::Read,
+        any_resource,
+        get_checkpoint,
+    ),
+    spec(
+        "CreateCheckpoint",
+        "actiontrail:CreateCheckpoint",
+        ReadWrite::Write,
+        any_resource,
+        create_checkpoint,
+    ),
+    spec(
+        "GetInclusionProof",
+        "actiontrail:GetInclusionProof",
+        ReadWrite::Read,
+        any_resource,
+        get_inclusion_proof,
+    ),
+    spec(
+        "GetConsistencyProof",
+        "actiontrail:GetConsistencyProof",
+        ReadWrite::Read,
+        any_resource,
+        get_consistency_proof,
+    ),
+    spec(
+        "RotateCheckpointKey",
+        "actiontrail:RotateCheckpointKey",
+        ReadWrite::Write,
+        any_resource,
+        rotate_checkpoint_key,
+    ),
 ];
 
 /// Every action of this crate.
@@ -99,7 +177,9 @@ fn internal() -> ApiError {
 
 fn api_error(err: AuditError) -> ApiError {
     match err {
-        AuditError::NotFound(what) => ApiError::new("EntityNotExist", 404, format!("The {what} does not exist.")),
+        AuditError::NotFound(what) => {
+            ApiError::new("EntityNotExist", 404, format!("The {what} does not exist."))
+        }
         AuditError::Invalid(msg) => invalid("InvalidParameter", msg),
         other => {
             tracing::error!(error = %other, "audit service failed");
@@ -120,21 +200,41 @@ fn now_s(state: &ServiceState) -> i64 {
 }
 
 fn trail_not_found() -> ApiError {
-    ApiError::new("TrailNotFoundException", 404, "The specified trail does not exist.")
+    ApiError::new(
+        "TrailNotFoundException",
+        404,
+        "The specified trail does not exist.",
+    )
 }
 
 /// Accounts whose events the caller may read: its own, plus its organization's members
 /// when it is a management account with a logging organization trail.
-async fn readable_accounts(log: &AuditLog, state: &ServiceState, account: &str) -> Result<Vec<String>, ApiError> {
+async fn readable_accounts(
+    log: &AuditLog,
+    state: &ServiceState,
+    account: &str,
+) -> Result<Vec<String>, ApiError> {
     let mut accounts = vec![account.to_owned()];
     let acct = account.to_owned();
-    let org = log.read(move |c| trails::has_org_trail(c, &acct)).await.map_err(api_error)?;
+    let org = log
+        .read(move |c| trails::has_org_trail(c, &acct))
+        .await
+        .map_err(api_error)?;
     if org {
-        let members = state.store.rd_list_members(account, None).await.map_err(|e| {
-            tracing::error!(error = %e, "cannot list organization members");
-            internal()
-        })?;
-        accounts.extend(members.into_iter().map(|m| m.account_id).filter(|a| a != account));
+        let members = state
+            .store
+            .rd_list_members(account, None)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot list organization members");
+                internal()
+            })?;
+        accounts.extend(
+            members
+                .into_iter()
+                .map(|m| m.account_id)
+                .filter(|a| a != account),
+        );
     }
     Ok(accounts)
 }
@@ -157,11 +257,15 @@ fn lookup_events(call: Call<'_>) -> HandlerFuture<'_> {
         let params = call.params;
         let log = log_of(call.state)?;
         let now = now_s(call.state);
-        let retention = i64::try_from(log.shared.options.retention.as_secs()).unwrap_or(90 * 86_400);
+        let retention =
+            i64::try_from(log.shared.options.retention.as_secs()).unwrap_or(90 * 86_400);
         let end = parse_time(params, "EndTime")?.unwrap_or(now);
         let start = parse_time(params, "StartTime")?.unwrap_or(end - retention);
         if start > end {
-            return Err(invalid("InvalidParameter.StartTime", "StartTime must not be later than EndTime."));
+            return Err(invalid(
+                "InvalidParameter.StartTime",
+                "StartTime must not be later than EndTime.",
+            ));
         }
         let max = optional_int(params, "MaxResults", 1, 50, "InvalidParameter.MaxResults")?
             .unwrap_or(DEFAULT_MAX_RESULTS);
@@ -169,11 +273,18 @@ fn lookup_events(call: Call<'_>) -> HandlerFuture<'_> {
             None => true,
             Some(d) if d.eq_ignore_ascii_case("BACKWARD") => true,
             Some(d) if d.eq_ignore_ascii_case("FORWARD") => false,
-            Some(_) => return Err(invalid("InvalidParameter.Direction", "Direction must be FORWARD or BACKWARD.")),
+            Some(_) => {
+                return Err(invalid(
+                    "InvalidParameter.Direction",
+                    "Direction must be FORWARD or BACKWARD.",
+                ));
+            }
         };
         let after = match optional(params, "NextToken") {
             None => None,
-            Some(t) => Some(Cursor::from_token(t).ok_or_else(|| invalid("InvalidParameter.NextToken", "The NextToken is not valid."))?),
+            Some(t) => Some(Cursor::from_token(t).ok_or_else(|| {
+                invalid("InvalidParameter.NextToken", "The NextToken is not valid.")
+            })?),
         };
         let mut filters = Vec::new();
         for n in 1..=10 {
@@ -183,15 +294,26 @@ fn lookup_events(call: Call<'_>) -> HandlerFuture<'_> {
                 (None, None) => continue,
                 (Some(k), Some(v)) => {
                     let attr = Attribute::parse(k).ok_or_else(|| {
-                        invalid("InvalidParameter.LookupAttribute", format!("Unknown LookupAttribute key {k:?}."))
+                        invalid(
+                            "InvalidParameter.LookupAttribute",
+                            format!("Unknown LookupAttribute key {k:?}."),
+                        )
                     })?;
                     filters.push((attr, v.to_owned()));
                 }
-                _ => return Err(invalid("InvalidParameter.LookupAttribute", format!("LookupAttribute.{n} needs both Key and Value."))),
+                _ => {
+                    return Err(invalid(
+                        "InvalidParameter.LookupAttribute",
+                        format!("LookupAttribute.{n} needs both Key and Value."),
+                    ));
+                }
             }
         }
         if filters.len() > MAX_ATTRIBUTES {
-            return Err(invalid("InvalidParameter.LookupAttribute", format!("At most {MAX_ATTRIBUTES} LookupAttribute filters are allowed.")));
+            return Err(invalid(
+                "InvalidParameter.LookupAttribute",
+                format!("At most {MAX_ATTRIBUTES} LookupAttribute filters are allowed."),
+            ));
         }
         let principal = call.auth.principal();
         let accounts = readable_accounts(&log, call.state, &principal.account_id).await?;
@@ -204,7 +326,7 @@ fn lookup_events(call: Call<'_>) -> HandlerFuture<'_> {
             backward,
             after,
         };
-        let page = log.read(move |c| lookup(c, &query)).await.map_err(api_error)?;
+        let page = log.lookup(query).await.map_err(api_error)?;
         let events = page
             .events
             .iter()
@@ -219,8 +341,10 @@ fn lookup_events(call: Call<'_>) -> HandlerFuture<'_> {
             "StartTime": trails::iso(start),
             "EndTime": trails::iso(end),
         });
-        if let Some(next) = page.next {
-            body["NextToken"] = json!(next.token());
+        if let Some(next) = page.next
+            && let Some(obj) = body.as_object_mut()
+        {
+            obj.insert("NextToken".to_owned(), json!(next.token()));
         }
         Ok(body)
     })
@@ -229,19 +353,27 @@ fn lookup_events(call: Call<'_>) -> HandlerFuture<'_> {
 fn check_event_rw(value: &str) -> Result<String, ApiError> {
     match value {
         "All" | "Read" | "Write" => Ok(value.to_owned()),
-        _ => Err(invalid("InvalidParameter.EventRW", "EventRW must be All, Read or Write.")),
+        _ => Err(invalid(
+            "InvalidParameter.EventRW",
+            "EventRW must be All, Read or Write.",
+        )),
     }
 }
 
 fn check_bucket(value: &str) -> Result<String, ApiError> {
     let ok = (3..=63).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !value.starts_with('-')
         && !value.ends_with('-');
     if ok {
         Ok(value.to_owned())
     } else {
-        Err(invalid("InvalidParameter.OssBucketName", "OssBucketName must be 3 to 63 lower-case letters, digits or hyphens."))
+        Err(invalid(
+            "InvalidParameter.OssBucketName",
+            "OssBucketName must be 3 to 63 lower-case letters, digits or hyphens.",
+        ))
     }
 }
 
@@ -252,7 +384,10 @@ fn check_prefix(value: &str) -> Result<String, ApiError> {
     if ok {
         Ok(value.to_owned())
     } else {
-        Err(invalid("InvalidParameter.OssKeyPrefix", "OssKeyPrefix is not valid."))
+        Err(invalid(
+            "InvalidParameter.OssKeyPrefix",
+            "OssKeyPrefix is not valid.",
+        ))
     }
 }
 
@@ -263,16 +398,28 @@ fn create_trail(call: Call<'_>) -> HandlerFuture<'_> {
         let account = call.auth.principal().account_id.clone();
         let name = required(params, "Name")?;
         if !trails::valid_name(name) {
-            return Err(invalid("InvalidParameter.Name", "The trail name must be 6 to 36 characters: lower-case letters, digits, hyphens and underscores, starting with a letter."));
+            return Err(invalid(
+                "InvalidParameter.Name",
+                "The trail name must be 6 to 36 characters: lower-case letters, digits, hyphens and underscores, starting with a letter.",
+            ));
         }
         let is_org = optional_bool(params, "IsOrganizationTrail")?.unwrap_or(false);
         if is_org {
-            let mgmt = call.state.store.directory_management_account(&account).await.map_err(|e| {
-                tracing::error!(error = %e, "directory look-up failed");
-                internal()
-            })?;
+            let mgmt = call
+                .state
+                .store
+                .directory_management_account(&account)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "directory look-up failed");
+                    internal()
+                })?;
             if mgmt.as_deref() != Some(account.as_str()) {
-                return Err(ApiError::new("NotOrganizationMasterAccount", 403, "Only the management account of a resource directory can create an organization trail."));
+                return Err(ApiError::new(
+                    "NotOrganizationMasterAccount",
+                    403,
+                    "Only the management account of a resource directory can create an organization trail.",
+                ));
             }
         }
         let now = now_s(call.state);
@@ -281,8 +428,14 @@ fn create_trail(call: Call<'_>) -> HandlerFuture<'_> {
             name: name.to_owned(),
             event_rw: check_event_rw(optional(params, "EventRW").unwrap_or("All"))?,
             is_org,
-            oss_bucket: optional(params, "OssBucketName").map(check_bucket).transpose()?.unwrap_or_default(),
-            oss_prefix: optional(params, "OssKeyPrefix").map(check_prefix).transpose()?.unwrap_or_default(),
+            oss_bucket: optional(params, "OssBucketName")
+                .map(check_bucket)
+                .transpose()?
+                .unwrap_or_default(),
+            oss_prefix: optional(params, "OssKeyPrefix")
+                .map(check_prefix)
+                .transpose()?
+                .unwrap_or_default(),
             oss_role: optional(params, "OssWriteRoleArn").unwrap_or("").to_owned(),
             sls_project: optional(params, "SlsProjectArn").unwrap_or("").to_owned(),
             sls_role: optional(params, "SlsWriteRoleArn").unwrap_or("").to_owned(),
@@ -309,8 +462,16 @@ fn create_trail(call: Call<'_>) -> HandlerFuture<'_> {
             .await
             .map_err(api_error)?;
         match outcome {
-            Err(()) => Err(ApiError::new("LimitExceeded.Trail", 409, format!("An account can have at most {MAX_TRAILS} trails."))),
-            Ok(false) => Err(ApiError::new("TrailAlreadyExistsException", 409, "A trail with this name already exists.")),
+            Err(()) => Err(ApiError::new(
+                "LimitExceeded.Trail",
+                409,
+                format!("An account can have at most {MAX_TRAILS} trails."),
+            )),
+            Ok(false) => Err(ApiError::new(
+                "TrailAlreadyExistsException",
+                409,
+                "A trail with this name already exists.",
+            )),
             Ok(true) => Ok(trail_body(&trail)),
         }
     })
@@ -368,7 +529,10 @@ fn update_trail(call: Call<'_>) -> HandlerFuture<'_> {
         }
         t.updated_s = now_s(call.state);
         let copy = t.clone();
-        let found = log.write(move |c| trails::update(c, &copy)).await.map_err(api_error)?;
+        let found = log
+            .write(move |c| trails::update(c, &copy))
+            .await
+            .map_err(api_error)?;
         if !found {
             return Err(trail_not_found());
         }
@@ -381,7 +545,10 @@ fn delete_trail(call: Call<'_>) -> HandlerFuture<'_> {
         let log = log_of(call.state)?;
         let account = call.auth.principal().account_id.clone();
         let name = required(call.params, "Name")?.to_owned();
-        let found = log.write(move |c| trails::delete(c, &account, &name)).await.map_err(api_error)?;
+        let found = log
+            .write(move |c| trails::delete(c, &account, &name))
+            .await
+            .map_err(api_error)?;
         if !found {
             return Err(trail_not_found());
         }
@@ -394,14 +561,22 @@ fn describe_trails(call: Call<'_>) -> HandlerFuture<'_> {
         let params = call.params;
         let log = log_of(call.state)?;
         let account = call.auth.principal().account_id.clone();
-        let names: Option<Vec<String>> = optional(params, "NameList")
-            .map(|l| l.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+        let names: Option<Vec<String>> = optional(params, "NameList").map(|l| {
+            l.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
         let include_org = optional_bool(params, "IncludeOrganizationTrail")?.unwrap_or(false);
         let mgmt = if include_org {
-            call.state.store.directory_management_account(&account).await.map_err(|e| {
-                tracing::error!(error = %e, "directory look-up failed");
-                internal()
-            })?
+            call.state
+                .store
+                .directory_management_account(&account)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "directory look-up failed");
+                    internal()
+                })?
         } else {
             None
         };
@@ -487,8 +662,14 @@ fn hashes(list: &[cloudward_trail::Hash]) -> Vec<String> {
 fn get_checkpoint(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let log = log_of(call.state)?;
-        let size = optional_int(call.params, "TreeSize", 0, i64::MAX, "InvalidParameter.TreeSize")?
-            .map(|s| u64::try_from(s).unwrap_or(0));
+        let size = optional_int(
+            call.params,
+            "TreeSize",
+            0,
+            i64::MAX,
+            "InvalidParameter.TreeSize",
+        )?
+        .map(|s| u64::try_from(s).unwrap_or(0));
         let cp = log
             .read(move |c| crate::log::stored_checkpoint(c, size))
             .await
@@ -496,15 +677,32 @@ fn get_checkpoint(call: Call<'_>) -> HandlerFuture<'_> {
         let cp = match cp {
             Some(cp) => cp,
             None if size.is_none() => log.checkpoint_now().await.map_err(api_error)?,
-            None => return Err(ApiError::new("EntityNotExist.Checkpoint", 404, "No checkpoint was signed for this tree size.")),
+            None => {
+                return Err(ApiError::new(
+                    "EntityNotExist.Checkpoint",
+                    404,
+                    "No checkpoint was signed for this tree size.",
+                ));
+            }
         };
         let keyring = log.keyring().map_err(api_error)?;
         let mut body = json!({ "Checkpoint": checkpoint_json(&cp)? });
-        body["PublicKeys"] = json!(keyring.keys().iter().map(|k| json!({
-            "VerifierKey": k.vkey(),
-            "NotBefore": k.not_before,
-            "NotAfter": k.not_after,
-        })).collect::<Vec<_>>());
+        if let Some(obj) = body.as_object_mut() {
+            obj.insert(
+                "PublicKeys".to_owned(),
+                json!(
+                    keyring
+                        .keys()
+                        .iter()
+                        .map(|k| json!({
+                            "VerifierKey": k.vkey(),
+                            "NotBefore": k.not_before,
+                            "NotAfter": k.not_after,
+                        }))
+                        .collect::<Vec<_>>()
+                ),
+            );
+        }
         Ok(body)
     })
 }
@@ -521,14 +719,25 @@ fn get_inclusion_proof(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let log = log_of(call.state)?;
         let event_id = required(call.params, "EventId")?.to_owned();
-        let size = optional_int(call.params, "TreeSize", 1, i64::MAX, "InvalidParameter.TreeSize")?
-            .map(|s| u64::try_from(s).unwrap_or(0));
-        let accounts = readable_accounts(&log, call.state, &call.auth.principal().account_id).await?;
+        let size = optional_int(
+            call.params,
+            "TreeSize",
+            1,
+            i64::MAX,
+            "InvalidParameter.TreeSize",
+        )?
+        .map(|s| u64::try_from(s).unwrap_or(0));
+        let accounts =
+            readable_accounts(&log, call.state, &call.auth.principal().account_id).await?;
         let proof = log
             .inclusion_proof(event_id.clone(), accounts, size)
             .await
             .map_err(|e| match e {
-                AuditError::NotFound(_) => ApiError::new("EntityNotExist.Event", 404, "The event does not exist or is not visible to this account."),
+                AuditError::NotFound(_) => ApiError::new(
+                    "EntityNotExist.Event",
+                    404,
+                    "The event does not exist or is not visible to this account.",
+                ),
                 other => api_error(other),
             })?;
         Ok(json!({
@@ -545,15 +754,34 @@ fn get_inclusion_proof(call: Call<'_>) -> HandlerFuture<'_> {
 fn get_consistency_proof(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let log = log_of(call.state)?;
-        let first = optional_int(call.params, "FirstTreeSize", 0, i64::MAX, "InvalidParameter.FirstTreeSize")?
-            .ok_or_else(|| cloudward_iam::util::missing("FirstTreeSize"))?;
-        let second = optional_int(call.params, "SecondTreeSize", 0, i64::MAX, "InvalidParameter.SecondTreeSize")?
-            .ok_or_else(|| cloudward_iam::util::missing("SecondTreeSize"))?;
+        let first = optional_int(
+            call.params,
+            "FirstTreeSize",
+            0,
+            i64::MAX,
+            "InvalidParameter.FirstTreeSize",
+        )?
+        .ok_or_else(|| cloudward_iam::util::missing("FirstTreeSize"))?;
+        let second = optional_int(
+            call.params,
+            "SecondTreeSize",
+            0,
+            i64::MAX,
+            "InvalidParameter.SecondTreeSize",
+        )?
+        .ok_or_else(|| cloudward_iam::util::missing("SecondTreeSize"))?;
         let proof = log
-            .consistency_proof(u64::try_from(first).unwrap_or(0), u64::try_from(second).unwrap_or(0))
+            .consistency_proof(
+                u64::try_from(first).unwrap_or(0),
+                u64::try_from(second).unwrap_or(0),
+            )
             .await
             .map_err(|e| match e {
-                AuditError::NotFound(what) => ApiError::new("EntityNotExist.Checkpoint", 404, format!("No {what} was signed.")),
+                AuditError::NotFound(what) => ApiError::new(
+                    "EntityNotExist.Checkpoint",
+                    404,
+                    format!("No {what} was signed."),
+                ),
                 other => api_error(other),
             })?;
         Ok(json!({
@@ -568,12 +796,21 @@ fn rotate_checkpoint_key(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let log = log_of(call.state)?;
         let account = &call.auth.principal().account_id;
-        let mgmt = call.state.store.meta_get("management_account_id").await.map_err(|e| {
-            tracing::error!(error = %e, "meta look-up failed");
-            internal()
-        })?;
+        let mgmt = call
+            .state
+            .store
+            .meta_get("management_account_id")
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "meta look-up failed");
+                internal()
+            })?;
         if mgmt.as_deref() != Some(account.as_str()) {
-            return Err(ApiError::new("Forbidden.NotManagementAccount", 403, "Only the deployment's management account can rotate the checkpoint key."));
+            return Err(ApiError::new(
+                "Forbidden.NotManagementAccount",
+                403,
+                "Only the deployment's management account can rotate the checkpoint key.",
+            ));
         }
         let cp = log.rotate_key().await.map_err(api_error)?;
         let keyring = log.keyring().map_err(api_error)?;

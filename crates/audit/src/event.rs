@@ -121,7 +121,8 @@ pub fn build_event(facts: &CallFacts<'_>) -> Result<ActionTrailEvent, EventError
         .map(|p| p.account_id.clone())
         .or_else(|| facts.claimed_account.map(str::to_owned));
     Ok(ActionTrailEvent {
-        event_id: uuid::Uuid::new_v4().to_string(),
+        // Time-ordered (v7): the eventId index then grows at its right edge.
+        event_id: uuid::Uuid::now_v7().to_string(),
         event_version: EVENT_VERSION,
         event_name,
         event_source: facts.spec.map(|s| s.event_source).unwrap_or("").to_owned(),

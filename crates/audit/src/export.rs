@@ -31,7 +31,10 @@ pub fn export_data_dir(
 ) -> Result<ExportSummary, AuditError> {
     let path = data_dir.join(DB_FILE);
     if !path.exists() {
-        return Err(AuditError::NotFound(format!("audit log {}", path.display())));
+        return Err(AuditError::NotFound(format!(
+            "audit log {}",
+            path.display()
+        )));
     }
     let conn = open_reader(&path)?;
     let keyring = read_keyring(data_dir)?;

@@ -18,6 +18,7 @@
 pub mod actions;
 pub mod event;
 pub mod export;
+pub mod index;
 pub mod keys;
 pub mod log;
 pub mod lookup;

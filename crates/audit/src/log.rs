@@ -7,8 +7,8 @@
 //! completed and the persisted frontier, so after a crash either all of an event is
 //! there or none of it, and the log's tree always matches its rows.
 //!
-//! Tables: `events` (queryable, purged after the retention period), `event_resources`
-//! (`referencedResources` index), `leaves` (every leaf hash, never purged), `subtrees`
+//! Tables: `events` (queryable, purged after the retention period; its lookup indexes
+//! live in `audit-index.db`, see [`crate::index`]), `leaves` (every leaf hash, never purged), `subtrees`
 //! (hashes of perfect subtrees of height ≥ [`MIN_CACHED_LEVEL`], the proof cache),
 //! `checkpoints` (signed notes), `meta` (origin, frontier), `trails`.
 
@@ -28,6 +28,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::AuditError;
+use crate::index::{IndexMsg, IndexRow};
 use crate::keys::KeyStore;
 
 /// Subtrees of at least this height (2^4 = 16 leaves) are cached: about n/8 rows, and a
@@ -35,6 +36,8 @@ use crate::keys::KeyStore;
 pub const MIN_CACHED_LEVEL: u32 = 4;
 /// Most messages handled in one transaction.
 const MAX_BATCH: usize = 8192;
+/// How long the writer waits for more callers once a batch has started to form.
+const GATHER: Duration = Duration::from_micros(400);
 /// Schema version stored in `meta`.
 const SCHEMA_VERSION: &str = "1";
 /// File name inside the data directory.
@@ -155,10 +158,7 @@ impl EventRow {
     /// Redacts `event` (with `extra_secrets` besides the registry), serializes it
     /// canonically and hashes it. Runs on the caller's thread, so concurrent callers
     /// share the CPU work and the writer only stores.
-    pub fn from_event(
-        event: ActionTrailEvent,
-        extra_secrets: &[&str],
-    ) -> Result<Self, AuditError> {
+    pub fn from_event(event: ActionTrailEvent, extra_secrets: &[&str]) -> Result<Self, AuditError> {
         let redacted = event.redact_with(extra_secrets)?;
         let body = redacted.canonical_bytes()?;
         let leaf = merkle::leaf_hash(&body);
@@ -192,13 +192,15 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 enum Msg {
     Append {
-        row: EventRow,
+        row: Box<EventRow>,
         ack: oneshot::Sender<Result<u64, AuditError>>,
     },
     Checkpoint {
         ack: oneshot::Sender<Result<SignedCheckpoint, AuditError>>,
     },
     Run(Job),
+    /// Forward to the indexer: drop index entries below this log index.
+    IndexPurge(i64),
     Stop,
 }
 
@@ -215,6 +217,8 @@ pub(crate) struct Shared {
     pub(crate) last_checkpoint_ts: AtomicU64,
     pub(crate) store: Option<cloudward_store::Store>,
     pub(crate) runtime: Option<tokio::runtime::Handle>,
+    /// Events the indexer has indexed (see [`crate::index`]).
+    pub(crate) indexed: AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -239,6 +243,8 @@ pub struct AuditWriter {
     tx: mpsc::Sender<Msg>,
     writer: Option<JoinHandle<()>>,
     maintenance: Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>,
+    checkpointer: Option<(std::sync::mpsc::Sender<()>, JoinHandle<()>)>,
+    indexer: Option<JoinHandle<()>>,
 }
 
 impl AuditWriter {
@@ -251,13 +257,73 @@ impl AuditWriter {
                 tracing::error!("audit maintenance thread panicked");
             }
         }
+        if let Some((stop, thread)) = self.checkpointer.take() {
+            let _ = stop.send(());
+            if thread.join().is_err() {
+                tracing::error!("audit checkpointer thread panicked");
+            }
+        }
         let _ = self.tx.blocking_send(Msg::Stop);
         if let Some(thread) = self.writer.take()
             && thread.join().is_err()
         {
             tracing::error!("audit writer thread panicked");
         }
+        // The writer dropped its sender: the indexer finishes what it was handed.
+        if let Some(thread) = self.indexer.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("audit indexer thread panicked");
+        }
     }
+}
+
+fn options_durability(shared: &Shared) -> Durability {
+    shared.options.durability
+}
+
+/// Longest a reader waits for the indexer to catch up.
+const INDEX_WAIT: Duration = Duration::from_secs(5);
+
+/// WAL size past which the checkpointer forces a RESTART checkpoint.
+const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How often the checkpointer folds the WAL back into the database.
+const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// A thread that runs passive WAL checkpoints on its own connection, so the writer's
+/// commits only ever append to the WAL.
+fn spawn_checkpointer(
+    path: &Path,
+    durability: Durability,
+) -> Result<(std::sync::mpsc::Sender<()>, JoinHandle<()>), AuditError> {
+    let conn = open_conn(path, durability)?;
+    conn.execute_batch("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;")?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("audit-checkpointer".to_owned())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stop_rx.recv_timeout(WAL_CHECKPOINT_EVERY)
+            {
+                // A passive checkpoint never blocks the writer, but under continuous
+                // writes it never reaches the end of the WAL, so the WAL would grow
+                // without bound; past WAL_RESTART_BYTES a RESTART checkpoint makes the
+                // writer wait once while the WAL is folded back and then reused.
+                let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
+                let mode = if big { "RESTART" } else { "PASSIVE" };
+                if let Err(err) =
+                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+                {
+                    tracing::warn!(error = %err, mode, "audit WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| AuditError::Storage(format!("cannot start the WAL checkpointer: {e}")))?;
+    Ok((stop_tx, thread))
 }
 
 pub(crate) fn now_unix(clock: &dyn Clock) -> u64 {
@@ -272,7 +338,7 @@ fn open_conn(path: &Path, durability: Durability) -> Result<Connection, AuditErr
     };
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA cache_size=-65536;"
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA cache_size=-2000;"
     ))?;
     Ok(conn)
 }
@@ -306,17 +372,6 @@ CREATE TABLE IF NOT EXISTS events (
     event_rw TEXT NOT NULL,
     access_key_id TEXT NOT NULL,
     body BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS events_acct_time ON events(account_id, time_s);
-CREATE INDEX IF NOT EXISTS events_acct_user_time ON events(account_id, user_name, time_s);
-CREATE INDEX IF NOT EXISTS events_acct_name_time ON events(account_id, event_name, time_s);
-CREATE INDEX IF NOT EXISTS events_acct_key_time ON events(account_id, access_key_id, time_s);
-CREATE INDEX IF NOT EXISTS events_event_id ON events(event_id);
-CREATE TABLE IF NOT EXISTS event_resources (
-    idx INTEGER NOT NULL, account_id TEXT NOT NULL, rtype TEXT NOT NULL,
-    rname TEXT NOT NULL, time_s INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS res_type_name ON event_resources(account_id, rtype, rname, time_s);
-CREATE INDEX IF NOT EXISTS res_name ON event_resources(account_id, rname, time_s);
-CREATE INDEX IF NOT EXISTS res_idx ON event_resources(idx);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, note TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trails (
@@ -380,7 +435,9 @@ pub struct StoreLeaves<'c> {
 
 impl std::fmt::Debug for StoreLeaves<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreLeaves").field("len", &self.len).finish()
+        f.debug_struct("StoreLeaves")
+            .field("len", &self.len)
+            .finish()
     }
 }
 
@@ -475,10 +532,20 @@ pub fn checkpoint_covering(
     .transpose()
 }
 
+fn drain(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Msg>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+}
+
 struct WriterState {
     conn: Connection,
     tree: Tree,
     shared: Arc<Shared>,
+    index_tx: std::sync::mpsc::Sender<IndexMsg>,
 }
 
 /// The in-memory tree state of the writer.
@@ -533,22 +600,34 @@ impl WriterState {
     fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
         let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
         let mut completed: Vec<(u32, u64, Hash)> = Vec::new();
+        let (mut nb, mut nr, mut busy) = (0u64, 0u64, Duration::ZERO);
         loop {
             let Some(first) = rx.blocking_recv() else {
                 break;
             };
             batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
+            drain(&mut rx, &mut batch);
+            // Group commit: when more than one caller is waiting, give the others a
+            // moment to join this transaction (a commit costs far more than the wait).
+            if batch.len() > 1 && batch.len() < MAX_BATCH {
+                std::thread::sleep(GATHER);
+                drain(&mut rx, &mut batch);
             }
+            nb += 1;
+            nr += batch.len() as u64;
+            let t = std::time::Instant::now();
             let stop = self.process(&mut batch, &mut completed);
+            busy += t.elapsed();
             if stop {
                 break;
             }
         }
+        tracing::debug!(
+            batches = nb,
+            messages = nr,
+            busy_s = busy.as_secs_f64(),
+            "audit writer stopped"
+        );
         if let Err(err) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
             tracing::warn!(error = %err, "audit WAL checkpoint on close failed");
         }
@@ -568,7 +647,7 @@ impl WriterState {
         for msg in batch.drain(..) {
             match msg {
                 Msg::Append { row, ack } => {
-                    rows.push(row);
+                    rows.push(*row);
                     row_acks.push(ack);
                 }
                 // A checkpoint covers every append queued before it.
@@ -577,6 +656,9 @@ impl WriterState {
                     cp_acks.push(ack);
                 }
                 Msg::Run(job) => jobs.push(job),
+                Msg::IndexPurge(end) => {
+                    let _ = self.index_tx.send(IndexMsg::Purge(end));
+                }
                 Msg::Stop => stop = true,
             }
         }
@@ -591,13 +673,25 @@ impl WriterState {
         };
         match result {
             Ok(()) => {
-                self.shared.committed.store(self.tree.size, Ordering::Release);
+                self.shared
+                    .committed
+                    .store(self.tree.size, Ordering::Release);
                 if !signed.is_empty() {
                     self.shared.last_checkpoint_ts.store(now, Ordering::Release);
                 }
                 for (i, ack) in row_acks.into_iter().enumerate() {
                     // The caller may have gone away (client disconnected); the event stays.
                     let _ = ack.send(Ok(first_index + i as u64));
+                }
+                if !rows.is_empty() {
+                    let index_rows = rows
+                        .iter_mut()
+                        .enumerate()
+                        .map(|(i, r)| IndexRow::take(r, first_index + i as u64))
+                        .collect();
+                    if self.index_tx.send(IndexMsg::Rows(index_rows)).is_err() {
+                        tracing::error!("the audit indexer stopped; lookups will miss new events");
+                    }
                 }
                 for (ack, cp) in cp_acks.into_iter().zip(signed) {
                     let _ = ack.send(Ok(cp));
@@ -635,10 +729,8 @@ impl WriterState {
             let mut ins_event = tx.prepare_cached(
                 "INSERT INTO events (idx, event_id, time_s, account_id, user_name, event_name, service_name, event_rw, access_key_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
-            let mut ins_leaf = tx.prepare_cached("INSERT INTO leaves (idx, hash) VALUES (?1, ?2)")?;
-            let mut ins_res = tx.prepare_cached(
-                "INSERT INTO event_resources (idx, account_id, rtype, rname, time_s) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
+            let mut ins_leaf =
+                tx.prepare_cached("INSERT INTO leaves (idx, hash) VALUES (?1, ?2)")?;
             let mut ins_sub = tx.prepare_cached(
                 "INSERT OR REPLACE INTO subtrees (level, idx, hash) VALUES (?1, ?2, ?3)",
             )?;
@@ -670,9 +762,6 @@ impl WriterState {
                     row.body,
                 ])?;
                 ins_leaf.execute(params![idx, row.leaf])?;
-                for (rtype, rname) in &row.resources {
-                    ins_res.execute(params![idx, row.account_id, rtype, rname, row.time_s])?;
-                }
                 tree.push_leaf(row.leaf, completed);
             }
             for _ in cps {
@@ -718,6 +807,10 @@ impl AuditLog {
             .map_err(|e| AuditError::Storage(format!("{}: {e}", options.data_dir.display())))?;
         let path = options.data_dir.join(DB_FILE);
         let mut conn = open_conn(&path, options.durability)?;
+        // The writer never checkpoints the WAL itself (a checkpoint copies pages and
+        // fsyncs the database file, which would stall every caller in the batch); the
+        // checkpointer thread does it alongside (see `spawn_checkpointer`).
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
         let old_format: bool = conn
             .query_row(
                 "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'seq'",
@@ -775,12 +868,11 @@ impl AuditLog {
             Some(bytes) => decode_frontier(&bytes)?,
             None => Frontier::new(),
         };
-        let leaves: u64 = conn.query_row(
-            "SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map(|n| u64::try_from(n).unwrap_or(0))?;
+        let leaves: u64 = conn
+            .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| u64::try_from(n).unwrap_or(0))?;
         if leaves != frontier.size() {
             return Err(AuditError::Integrity(format!(
                 "the log holds {leaves} leaves but its frontier says {}",
@@ -816,7 +908,16 @@ impl AuditLog {
             options,
             store,
             runtime: tokio::runtime::Handle::try_current().ok(),
+            indexed: AtomicU64::new(0),
         });
+        let (index_tx, index_rx) = std::sync::mpsc::channel();
+        let indexer = crate::index::spawn(
+            &shared.options.data_dir,
+            path.clone(),
+            frontier.size(),
+            shared.clone(),
+            index_rx,
+        )?;
         let (tx, rx) = mpsc::channel(64 * 1024);
         let state = WriterState {
             conn,
@@ -825,11 +926,13 @@ impl AuditLog {
                 size: frontier.size(),
             },
             shared: shared.clone(),
+            index_tx,
         };
         let writer = std::thread::Builder::new()
             .name("audit-writer".to_owned())
             .spawn(move || state.run(rx))
             .map_err(|e| AuditError::Storage(format!("cannot start the audit writer: {e}")))?;
+        let checkpointer = spawn_checkpointer(&path, options_durability(&shared))?;
         let log = AuditLog {
             tx: tx.clone(),
             shared,
@@ -845,6 +948,8 @@ impl AuditLog {
                 tx,
                 writer: Some(writer),
                 maintenance,
+                checkpointer: Some(checkpointer),
+                indexer: Some(indexer),
             },
             report,
         ))
@@ -865,7 +970,10 @@ impl AuditLog {
     pub async fn append(&self, row: EventRow) -> Result<u64, AuditError> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Msg::Append { row, ack })
+            .send(Msg::Append {
+                row: Box::new(row),
+                ack,
+            })
             .await
             .map_err(|_| AuditError::Stopped)?;
         done.await.map_err(|_| AuditError::Stopped)?
@@ -928,7 +1036,11 @@ impl AuditLog {
         let pooled = self.shared.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
-            None => open_reader(&self.shared.path)?,
+            None => {
+                let c = open_reader(&self.shared.path)?;
+                crate::index::attach(&c, &self.shared.options.data_dir)?;
+                c
+            }
         };
         let out = f(&conn);
         if let Ok(mut pool) = self.shared.readers.lock()
@@ -950,6 +1062,28 @@ impl AuditLog {
             .map_err(|e| AuditError::Storage(format!("read task failed: {e}")))?
     }
 
+    /// Runs a `LookupEvents` query, after the indexer has caught up with every event
+    /// committed before this call.
+    pub async fn lookup(
+        &self,
+        query: crate::lookup::LookupQuery,
+    ) -> Result<crate::lookup::LookupPage, AuditError> {
+        let shared = self.shared.clone();
+        let size = self.size();
+        self.read(move |c| {
+            if !crate::index::wait_for(&shared, size, INDEX_WAIT) {
+                tracing::warn!("audit index is behind; LookupEvents may miss recent events");
+            }
+            crate::lookup::lookup(c, &query)
+        })
+        .await
+    }
+
+    /// Tells the indexer that events below `end` were purged.
+    pub(crate) fn index_purged(&self, end: i64) {
+        let _ = self.tx.blocking_send(Msg::IndexPurge(end));
+    }
+
     /// Purges events past the retention period now (blocking; see the maintenance
     /// thread, which does this every ten minutes). Returns the number deleted.
     pub fn purge_now(&self) -> Result<u64, AuditError> {
@@ -960,6 +1094,12 @@ impl AuditLog {
     #[must_use]
     pub fn size(&self) -> u64 {
         self.shared.committed.load(Ordering::Acquire)
+    }
+
+    /// Events the lookup indexes cover (the indexer runs behind the writer).
+    #[must_use]
+    pub fn indexed(&self) -> u64 {
+        self.shared.indexed.load(Ordering::Acquire)
     }
 
     /// The log's origin line.
@@ -1006,11 +1146,13 @@ impl AuditLog {
         accounts: Vec<String>,
         size: Option<u64>,
     ) -> Result<InclusionProof, AuditError> {
+        let shared = self.shared.clone();
         let found: Option<(u64, String)> = self
             .read(move |c| {
+                crate::index::wait_for(&shared, shared.committed.load(Ordering::Acquire), INDEX_WAIT);
                 let row: Option<(i64, String)> = c
                     .query_row(
-                        "SELECT idx, account_id FROM events WHERE event_id = ?1",
+                        "SELECT e.idx, e.account_id FROM ix.ix_id i JOIN events e ON e.idx = i.idx WHERE i.event_id = ?1",
                         [&event_id],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )
@@ -1021,7 +1163,7 @@ impl AuditLog {
         let Some((index, account)) = found else {
             return Err(AuditError::NotFound("event".to_owned()));
         };
-        if !accounts.iter().any(|a| *a == account) {
+        if !accounts.contains(&account) {
             return Err(AuditError::NotFound("event".to_owned()));
         }
         let checkpoint = match size {
@@ -1029,7 +1171,10 @@ impl AuditLog {
                 .read(move |c| stored_checkpoint(c, Some(s)))
                 .await?
                 .ok_or_else(|| AuditError::NotFound(format!("checkpoint of size {s}")))?,
-            None => match self.read(move |c| checkpoint_covering(c, index + 1)).await? {
+            None => match self
+                .read(move |c| checkpoint_covering(c, index + 1))
+                .await?
+            {
                 Some(cp) => cp,
                 None => self.checkpoint_now().await?,
             },

@@ -122,21 +122,40 @@ pub fn lookup(conn: &Connection, q: &LookupQuery) -> Result<LookupPage, AuditErr
             next: None,
         });
     }
-    let by_resource = q
-        .filters
-        .iter()
-        .any(|(a, _)| matches!(a, Attribute::ResourceName | Attribute::ResourceType));
-    // `t` is the table carrying account_id/time_s for the range scan.
-    let t = if by_resource { "r" } else { "e" };
-    let mut sql = String::with_capacity(512);
+    // The index to scan: the most selective filter that has one.
+    let has = |a: Attribute| {
+        q.filters
+            .iter()
+            .find(|(x, _)| *x == a)
+            .map(|(_, v)| v.clone())
+    };
     let mut args: Vec<SqlValue> = Vec::new();
-    sql.push_str("SELECT e.idx, e.time_s, e.body FROM ");
-    if by_resource {
-        sql.push_str("event_resources r JOIN events e ON e.idx = r.idx");
+    let (table, key): (&str, Vec<(&str, String)>) = if let Some(id) = has(Attribute::EventId) {
+        ("ix_id", vec![("event_id", id)])
+    } else if let Some(u) = has(Attribute::UserName) {
+        ("ix_user", vec![("user_name", u)])
+    } else if let Some(n) = has(Attribute::EventName) {
+        ("ix_name", vec![("event_name", n)])
+    } else if let Some(k) = has(Attribute::EventAccessKeyId) {
+        ("ix_key", vec![("access_key_id", k)])
+    } else if let Some(t) = has(Attribute::ResourceType) {
+        let mut key = vec![("rtype", t)];
+        if let Some(n) = has(Attribute::ResourceName) {
+            key.push(("rname", n));
+        }
+        ("ix_res_type", key)
+    } else if let Some(n) = has(Attribute::ResourceName) {
+        ("ix_res_name", vec![("rname", n)])
     } else {
-        sql.push_str("events e");
-    }
-    sql.push_str(" WHERE ");
+        ("ix_time", vec![])
+    };
+    let by_id = table == "ix_id";
+    let mut sql = String::with_capacity(512);
+    sql.push_str(&format!(
+        "SELECT e.idx, e.time_s, e.body FROM ix.{table} i JOIN events e ON e.idx = i.idx WHERE "
+    ));
+    // ix_id has no account or time columns: those are checked on the event row.
+    let t = if by_id { "e" } else { "i" };
     if let [only] = q.accounts.as_slice() {
         sql.push_str(&format!("{t}.account_id = ?"));
         args.push(SqlValue::Text(only.clone()));
@@ -151,19 +170,25 @@ pub fn lookup(conn: &Connection, q: &LookupQuery) -> Result<LookupPage, AuditErr
         }
         sql.push(')');
     }
+    for (column, value) in &key {
+        sql.push_str(&format!(" AND i.{column} = ?"));
+        args.push(SqlValue::Text(value.clone()));
+    }
     sql.push_str(&format!(" AND {t}.time_s BETWEEN ? AND ?"));
     args.push(SqlValue::Integer(q.start_s));
     args.push(SqlValue::Integer(q.end_s));
     for (attr, value) in &q.filters {
+        // Filters the index does not cover are checked on the event row.
         let column = match attr {
             Attribute::EventName => "e.event_name",
-            Attribute::ResourceName => "r.rname",
-            Attribute::ResourceType => "r.rtype",
             Attribute::EventRw => "e.event_rw",
             Attribute::EventAccessKeyId => "e.access_key_id",
             Attribute::ServiceName => "e.service_name",
             Attribute::UserName => "e.user_name",
             Attribute::EventId => "e.event_id",
+            // Only one resource name/type pair is indexed per row; a second resource
+            // filter is satisfied by the index choice above.
+            Attribute::ResourceName | Attribute::ResourceType => continue,
         };
         sql.push_str(&format!(" AND {column} = ?"));
         args.push(SqlValue::Text(value.clone()));
@@ -173,15 +198,12 @@ pub fn lookup(conn: &Connection, q: &LookupQuery) -> Result<LookupPage, AuditErr
     } else {
         (">", "ASC")
     };
-    let idx_col = if by_resource { "r.idx" } else { "e.idx" };
     if let Some(c) = q.after {
-        sql.push_str(&format!(" AND ({t}.time_s, {idx_col}) {cmp} (?, ?)"));
+        sql.push_str(&format!(" AND ({t}.time_s, i.idx) {cmp} (?, ?)"));
         args.push(SqlValue::Integer(c.time_s));
         args.push(SqlValue::Integer(c.index));
     }
-    sql.push_str(&format!(
-        " ORDER BY {t}.time_s {dir}, {idx_col} {dir} LIMIT ?"
-    ));
+    sql.push_str(&format!(" ORDER BY {t}.time_s {dir}, i.idx {dir} LIMIT ?"));
     args.push(SqlValue::Integer(
         i64::try_from(q.max_results).unwrap_or(50) + 1,
     ));

@@ -14,7 +14,9 @@ use crate::trails::{self, Trail};
 /// Rows deleted per purge transaction (keeps the writer's pauses short).
 const PURGE_CHUNK: i64 = 20_000;
 
-pub(crate) fn spawn(log: AuditLog) -> Result<(std::sync::mpsc::Sender<()>, JoinHandle<()>), AuditError> {
+pub(crate) fn spawn(
+    log: AuditLog,
+) -> Result<(std::sync::mpsc::Sender<()>, JoinHandle<()>), AuditError> {
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("audit-maintenance".to_owned())
@@ -22,11 +24,9 @@ pub(crate) fn spawn(log: AuditLog) -> Result<(std::sync::mpsc::Sender<()>, JoinH
             let opts = log.shared.options.clone();
             let mut last_delivery = Instant::now();
             let mut last_purge: Option<Instant> = None;
-            loop {
-                match stop_rx.recv_timeout(Duration::from_millis(500)) {
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                    _ => break,
-                }
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stop_rx.recv_timeout(Duration::from_millis(500))
+            {
                 let now = now_unix(log.shared.clock.as_ref());
                 let last_cp = log.shared.last_checkpoint_ts.load(Ordering::Acquire);
                 if now.saturating_sub(last_cp) >= opts.checkpoint_interval.as_secs().max(1)
@@ -71,12 +71,14 @@ fn needs_checkpoint(log: &AuditLog) -> bool {
 /// First log index whose event is at or after `cutoff_s` (events are appended in
 /// receive order, so time grows with the index up to the commit skew of a batch).
 fn first_index_at(conn: &Connection, cutoff_s: i64) -> Result<Option<i64>, AuditError> {
-    let bounds: Option<(i64, i64)> = conn
-        .query_row("SELECT MIN(idx), MAX(idx) FROM events", [], |r| {
-            Ok(match (r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?) {
-                (Some(a), Some(b)) => Some((a, b)),
-                _ => None,
-            })
+    let bounds: Option<(i64, i64)> =
+        conn.query_row("SELECT MIN(idx), MAX(idx) FROM events", [], |r| {
+            Ok(
+                match (r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?) {
+                    (Some(a), Some(b)) => Some((a, b)),
+                    _ => None,
+                },
+            )
         })?;
     let Some((mut lo, max)) = bounds else {
         return Ok(None);
@@ -104,24 +106,27 @@ pub(crate) fn purge(log: &AuditLog, retention: Duration) -> Result<u64, AuditErr
     loop {
         let deleted = log.write_blocking(move |c| {
             let Some(mut end) = first_index_at(c, cutoff)? else {
-                return Ok(0);
+                return Ok((0, 0));
             };
             if let Some(cursor) = trails::min_logging_cursor(c)? {
                 end = end.min(i64::try_from(cursor).unwrap_or(i64::MAX));
             }
             let start: Option<i64> =
                 c.query_row("SELECT MIN(idx) FROM events", [], |r| r.get(0))?;
-            let Some(start) = start else { return Ok(0) };
+            let Some(start) = start else {
+                return Ok((0, 0));
+            };
             let end = end.min(start + PURGE_CHUNK);
             if end <= start {
-                return Ok(0);
+                return Ok((0, 0));
             }
-            let tx = c.transaction()?;
-            tx.execute("DELETE FROM event_resources WHERE idx < ?1", params![end])?;
-            let n = tx.execute("DELETE FROM events WHERE idx < ?1", params![end])?;
-            tx.commit()?;
-            Ok(n as u64)
+            let n = c.execute("DELETE FROM events WHERE idx < ?1", params![end])?;
+            Ok((n as u64, end))
         })?;
+        let (deleted, end) = deleted;
+        if deleted > 0 {
+            log.index_purged(end);
+        }
         total += deleted;
         if deleted == 0 {
             return Ok(total);

@@ -185,8 +185,9 @@ pub fn get(conn: &Connection, account: &str, name: &str) -> Result<Option<Trail>
 
 /// The trails of an account, by name.
 pub fn list(conn: &Connection, account: &str) -> Result<Vec<Trail>, AuditError> {
-    let mut stmt =
-        conn.prepare(&format!("SELECT {COLS} FROM trails WHERE account_id = ?1 ORDER BY name"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLS} FROM trails WHERE account_id = ?1 ORDER BY name"
+    ))?;
     let rows = stmt.query_map([account], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
@@ -249,7 +250,11 @@ pub fn delivery_base(root: &Path, t: &Trail) -> PathBuf {
     } else {
         root.join(&t.oss_bucket)
     };
-    for part in t.oss_prefix.split('/').filter(|p| !p.is_empty() && *p != "..") {
+    for part in t
+        .oss_prefix
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != "..")
+    {
         base.push(part);
     }
     base.join("AliyunLogs")
@@ -279,7 +284,9 @@ fn scope(log: &AuditLog, t: &Trail) -> BTreeSet<String> {
     {
         match rt.block_on(store.rd_list_members(&t.account_id, None)) {
             Ok(members) => accounts.extend(members.into_iter().map(|m| m.account_id)),
-            Err(err) => tracing::warn!(error = %err, trail = %t.name, "cannot list organization members"),
+            Err(err) => {
+                tracing::warn!(error = %err, trail = %t.name, "cannot list organization members")
+            }
         }
     }
     accounts

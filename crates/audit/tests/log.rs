@@ -11,11 +11,11 @@ mod common;
 
 use std::sync::Arc;
 
+use cloudward_audit::AuditLog;
 use cloudward_audit::export::export_data_dir;
 use cloudward_audit::log::{DB_FILE, StoreLeaves, open_reader};
-use cloudward_audit::lookup::{Attribute, LookupQuery, lookup};
+use cloudward_audit::lookup::{Attribute, LookupQuery};
 use cloudward_audit::trails::{self, Trail};
-use cloudward_audit::AuditLog;
 use cloudward_trail::checkpoint::verify_checkpoint_consistency;
 use cloudward_trail::merkle::{self, verify_inclusion};
 use cloudward_trail::{ExportOptions, MemoryTree, VerifyOptions, verify_export};
@@ -35,7 +35,14 @@ async fn fill(log: &AuditLog, clock: &TestClock, n: usize, account: &str) -> Vec
         let log = log.clone();
         let who = user(account, &format!("user{t}"));
         let evs: Vec<_> = (0..n / 4)
-            .map(|i| event(clock, &who, "GetUser", &params(&[("UserName", &format!("u{i}"))])))
+            .map(|i| {
+                event(
+                    clock,
+                    &who,
+                    "GetUser",
+                    &params(&[("UserName", &format!("u{i}"))]),
+                )
+            })
             .collect();
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
@@ -69,8 +76,14 @@ fn concurrent_appends_get_dense_indices_and_proofs_verify() {
     // The stored tree equals an in-memory tree over the stored bodies.
     let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
     let mut mem = MemoryTree::new();
-    let mut stmt = conn.prepare("SELECT body FROM events ORDER BY idx").unwrap();
-    let bodies: Vec<Vec<u8>> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let mut stmt = conn
+        .prepare("SELECT body FROM events ORDER BY idx")
+        .unwrap();
+    let bodies: Vec<Vec<u8>> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     for b in &bodies {
         mem.append_data(b).unwrap();
     }
@@ -85,15 +98,27 @@ fn concurrent_appends_get_dense_indices_and_proofs_verify() {
 
     // Inclusion proof through the log API, by event id.
     let event_id: String = conn
-        .query_row("SELECT event_id FROM events WHERE idx = 777", [], |r| r.get(0))
+        .query_row("SELECT event_id FROM events WHERE idx = 777", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let p = rt
         .block_on(log.inclusion_proof(event_id.clone(), vec!["1000000000000001".into()], None))
         .unwrap();
     assert_eq!(p.index, 777);
-    verify_inclusion(777, p.checkpoint.checkpoint.size, &p.leaf_hash, &p.proof, &p.checkpoint.checkpoint.root).unwrap();
+    verify_inclusion(
+        777,
+        p.checkpoint.checkpoint.size,
+        &p.leaf_hash,
+        &p.proof,
+        &p.checkpoint.checkpoint.root,
+    )
+    .unwrap();
     // Another account cannot see it.
-    assert!(rt.block_on(log.inclusion_proof(event_id, vec!["2".into()], None)).is_err());
+    assert!(
+        rt.block_on(log.inclusion_proof(event_id, vec!["2".into()], None))
+            .is_err()
+    );
 
     // More events, a second checkpoint, a consistency proof between them.
     rt.block_on(fill(&log, &clock, 600, "1000000000000001"));
@@ -125,9 +150,15 @@ fn a_tampered_store_is_refused_at_open() {
     writer.join();
     let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
     // A cached subtree on the root's path: the stored tree no longer matches the frontier.
-    conn.execute("UPDATE subtrees SET hash = zeroblob(32) WHERE level = 6 AND idx = 0", []).unwrap();
+    conn.execute(
+        "UPDATE subtrees SET hash = zeroblob(32) WHERE level = 6 AND idx = 0",
+        [],
+    )
+    .unwrap();
     let err = rt
-        .block_on(async { cloudward_audit::AuditLog::open(options(dir.path()), clock.clone(), None) })
+        .block_on(async {
+            cloudward_audit::AuditLog::open(options(dir.path()), clock.clone(), None)
+        })
         .unwrap_err();
     assert!(err.to_string().contains("integrity"), "{err}");
     conn.execute("UPDATE subtrees SET hash = (SELECT hash FROM subtrees WHERE level = 6 AND idx = 0) WHERE 0", []).unwrap();
@@ -158,7 +189,11 @@ fn an_edited_event_body_fails_export_verification_at_its_index() {
     let failure = report.failure.expect("tampering must be found");
     // The export line's leafHash is recomputed from the edited bytes, so the signed root
     // catches it and names the checkpoint interval that holds index 42.
-    assert_eq!(failure.kind, cloudward_trail::FailureKind::RootMismatch, "{failure}");
+    assert_eq!(
+        failure.kind,
+        cloudward_trail::FailureKind::RootMismatch,
+        "{failure}"
+    );
 }
 
 #[test]
@@ -184,16 +219,36 @@ fn rotation_keeps_old_checkpoints_verifiable_and_export_verifies() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("audit-keys/signing.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("audit-keys/signing.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
     let out = tempfile::tempdir().unwrap();
-    let summary = export_data_dir(dir.path(), &out.path().join("x"), ExportOptions { events_per_file: 64, gzip: true }, false).unwrap();
+    let summary = export_data_dir(
+        dir.path(),
+        &out.path().join("x"),
+        ExportOptions {
+            events_per_file: 64,
+            gzip: true,
+        },
+        false,
+    )
+    .unwrap();
     assert_eq!(summary.events, 240);
     // The rotation's checkpoint had the same size as `before`: the first one is kept.
     assert_eq!(summary.checkpoints, 2);
-    let report = verify_export(&out.path().join("x"), &ring, &VerifyOptions { check_events: true, ..VerifyOptions::default() }).unwrap();
+    let report = verify_export(
+        &out.path().join("x"),
+        &ring,
+        &VerifyOptions {
+            check_events: true,
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap();
     assert!(report.is_ok(), "{:?}", report.failure);
     assert_eq!(report.events, 240);
     drop(log);
@@ -214,11 +269,23 @@ fn lookup_filters_pages_and_scopes() {
             clock.advance(1);
             let who = if i % 3 == 0 { &bob } else { &alice };
             let action = if i % 2 == 0 { "CreateUser" } else { "GetUser" };
-            log.record(event(&clock, who, action, &params(&[("UserName", &format!("n{i}"))])), &[]).await.unwrap();
-            log.record(event(&clock, &eve, "GetUser", &params(&[])), &[]).await.unwrap();
+            log.record(
+                event(
+                    &clock,
+                    who,
+                    action,
+                    &params(&[("UserName", &format!("n{i}"))]),
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+            log.record(event(&clock, &eve, "GetUser", &params(&[])), &[])
+                .await
+                .unwrap();
         }
     });
-    let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
+    let look = |q: LookupQuery| rt.block_on(log.lookup(q));
     let q = |filters: Vec<(Attribute, String)>, max: usize, backward: bool| LookupQuery {
         accounts: vec!["111".into()],
         start_s: T0,
@@ -232,7 +299,7 @@ fn lookup_filters_pages_and_scopes() {
     let mut seen = Vec::new();
     let mut query = q(vec![], 7, true);
     loop {
-        let page = lookup(&conn, &query).unwrap();
+        let page = look(query.clone()).unwrap();
         for b in &page.events {
             let v: serde_json::Value = serde_json::from_slice(b).unwrap();
             assert_eq!(v["userIdentity"]["accountId"], "111");
@@ -249,22 +316,80 @@ fn lookup_filters_pages_and_scopes() {
     sorted.reverse();
     assert_eq!(seen, sorted);
     // By user, event name, resource name/type, access key, event id.
-    assert_eq!(lookup(&conn, &q(vec![(Attribute::UserName, "bob".into())], 50, true)).unwrap().events.len(), 10);
-    assert_eq!(lookup(&conn, &q(vec![(Attribute::EventName, "CreateUser".into())], 50, false)).unwrap().events.len(), 15);
-    assert_eq!(lookup(&conn, &q(vec![(Attribute::ResourceName, "n4".into())], 50, true)).unwrap().events.len(), 1);
-    assert_eq!(lookup(&conn, &q(vec![(Attribute::ResourceType, "ACS::RAM::User".into())], 50, true)).unwrap().events.len(), 30);
-    assert_eq!(lookup(&conn, &q(vec![(Attribute::EventAccessKeyId, "LTAIalice".into())], 50, true)).unwrap().events.len(), 20);
     assert_eq!(
-        lookup(&conn, &q(vec![(Attribute::UserName, "alice".into()), (Attribute::EventName, "GetUser".into())], 50, true)).unwrap().events.len(),
+        look(q(vec![(Attribute::UserName, "bob".into())], 50, true))
+            .unwrap()
+            .events
+            .len(),
+        10
+    );
+    assert_eq!(
+        look(q(
+            vec![(Attribute::EventName, "CreateUser".into())],
+            50,
+            false
+        ))
+        .unwrap()
+        .events
+        .len(),
+        15
+    );
+    assert_eq!(
+        look(q(vec![(Attribute::ResourceName, "n4".into())], 50, true))
+            .unwrap()
+            .events
+            .len(),
+        1
+    );
+    assert_eq!(
+        look(q(
+            vec![(Attribute::ResourceType, "ACS::RAM::User".into())],
+            50,
+            true
+        ))
+        .unwrap()
+        .events
+        .len(),
+        30
+    );
+    assert_eq!(
+        look(q(
+            vec![(Attribute::EventAccessKeyId, "LTAIalice".into())],
+            50,
+            true
+        ))
+        .unwrap()
+        .events
+        .len(),
+        20
+    );
+    assert_eq!(
+        look(q(
+            vec![
+                (Attribute::UserName, "alice".into()),
+                (Attribute::EventName, "GetUser".into())
+            ],
+            50,
+            true
+        ))
+        .unwrap()
+        .events
+        .len(),
         10
     );
     // Account scoping: eve's events are invisible to 111 even by name.
-    assert_eq!(lookup(&conn, &q(vec![(Attribute::UserName, "eve".into())], 50, true)).unwrap().events.len(), 0);
+    assert_eq!(
+        look(q(vec![(Attribute::UserName, "eve".into())], 50, true))
+            .unwrap()
+            .events
+            .len(),
+        0
+    );
     // Time window.
     let mut narrow = q(vec![], 50, true);
     narrow.start_s = T0 + 1;
     narrow.end_s = T0 + 5;
-    assert_eq!(lookup(&conn, &narrow).unwrap().events.len(), 5);
+    assert_eq!(look(narrow).unwrap().events.len(), 5);
     drop(log);
     writer.join();
 }
@@ -276,7 +401,9 @@ fn retention_purges_events_but_keeps_proofs() {
     let rt = rt();
     let mut opts = options(dir.path());
     opts.retention = std::time::Duration::from_secs(86_400);
-    let (log, writer, _) = rt.block_on(async { AuditLog::open(opts, clock.clone(), None) }).unwrap();
+    let (log, writer, _) = rt
+        .block_on(async { AuditLog::open(opts, clock.clone(), None) })
+        .unwrap();
     rt.block_on(fill(&log, &clock, 100, "1"));
     clock.advance(2 * 86_400);
     rt.block_on(fill(&log, &clock, 20, "1"));
@@ -284,11 +411,16 @@ fn retention_purges_events_but_keeps_proofs() {
     let purged = log.purge_now().unwrap();
     assert_eq!(purged, 100);
     let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
-    let left: i64 = conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(left, 20);
     // Leaves stay: proofs for purged positions still reach the signed root.
     let src = StoreLeaves::new(&conn, cp.checkpoint.size);
-    assert_eq!(merkle::root(&src, cp.checkpoint.size).unwrap(), cp.checkpoint.root);
+    assert_eq!(
+        merkle::root(&src, cp.checkpoint.size).unwrap(),
+        cp.checkpoint.root
+    );
     drop(log);
     writer.join();
     // And the log reopens cleanly.
@@ -336,15 +468,20 @@ fn trails_deliver_gzip_lines_and_checkpoints() {
     .unwrap();
     rt.block_on(fill(&log, &clock, 12, "111"));
     rt.block_on(fill(&log, &clock, 4, "222"));
-    let delivered = rt.block_on(async {
-        let log = log.clone();
-        tokio::task::spawn_blocking(move || trails::deliver_all(&log)).await.unwrap()
-    })
-    .unwrap();
+    let delivered = rt
+        .block_on(async {
+            let log = log.clone();
+            tokio::task::spawn_blocking(move || trails::deliver_all(&log))
+                .await
+                .unwrap()
+        })
+        .unwrap();
     assert_eq!(delivered, 12);
     let base = trails::delivery_base(&dir.path().join("trail-delivery"), &trail);
     assert!(base.join("keys.json").exists());
-    let cps: Vec<_> = std::fs::read_dir(base.join("checkpoints")).unwrap().collect();
+    let cps: Vec<_> = std::fs::read_dir(base.join("checkpoints"))
+        .unwrap()
+        .collect();
     assert_eq!(cps.len(), 1);
     let mut files = Vec::new();
     let mut stack = vec![base.clone()];
@@ -361,7 +498,9 @@ fn trails_deliver_gzip_lines_and_checkpoints() {
     assert_eq!(files.len(), 1);
     let mut text = String::new();
     use std::io::Read;
-    flate2::read::GzDecoder::new(std::fs::File::open(&files[0]).unwrap()).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(std::fs::File::open(&files[0]).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
     assert_eq!(text.lines().count(), 12);
     for line in text.lines() {
         let l = cloudward_trail::export::parse_event_line(line.as_bytes()).unwrap();
@@ -369,11 +508,14 @@ fn trails_deliver_gzip_lines_and_checkpoints() {
         assert!(line.contains("\"accountId\":\"111\""));
     }
     // Nothing new: nothing delivered.
-    let again = rt.block_on(async {
-        let log = log.clone();
-        tokio::task::spawn_blocking(move || trails::deliver_all(&log)).await.unwrap()
-    })
-    .unwrap();
+    let again = rt
+        .block_on(async {
+            let log = log.clone();
+            tokio::task::spawn_blocking(move || trails::deliver_all(&log))
+                .await
+                .unwrap()
+        })
+        .unwrap();
     assert_eq!(again, 0);
     let _ = Arc::new(());
     drop(log);

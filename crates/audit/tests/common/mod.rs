@@ -12,9 +12,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use cloudward_audit::{AuditLog, AuditOptions, AuditWriter, CallFacts, build_event};
 use cloudward_protocol::ApiError;
-use cloudward_service::{
-    ActionSpec, Clock, Params, Principal, PrincipalKind, RequestContext,
-};
+use cloudward_service::{ActionSpec, Clock, Params, Principal, PrincipalKind, RequestContext};
 use cloudward_trail::ActionTrailEvent;
 use serde_json::Value;
 
@@ -77,7 +75,12 @@ pub fn context(clock: &TestClock) -> RequestContext {
 }
 
 /// An event of `action` (an unregistered read) by `who`.
-pub fn event(clock: &TestClock, who: &Principal, action: &str, params: &Params) -> ActionTrailEvent {
+pub fn event(
+    clock: &TestClock,
+    who: &Principal,
+    action: &str,
+    params: &Params,
+) -> ActionTrailEvent {
     let ctx = context(clock);
     let body = Value::Null;
     build_event(&CallFacts {
