@@ -34,18 +34,35 @@ fn params(pairs: &[(&str, &str)]) -> Params {
         .collect()
 }
 
-async fn run(state: &ServiceState, principal: &Principal, action: &str, p: Params) -> serde_json::Value {
+async fn run(
+    state: &ServiceState,
+    principal: &Principal,
+    action: &str,
+    p: Params,
+) -> serde_json::Value {
     let spec = *cloudward_iam::actions()
         .iter()
         .find(|s| s.name == action)
         .unwrap();
     let caller = Authenticated::after_signature_verified(principal.clone(), context());
-    let auth = Authorizer::new(None).authorize(caller, &spec, &p).await.unwrap();
-    (spec.handler)(Call { state, auth: &auth, params: &p }).await.unwrap()
+    let auth = Authorizer::new(None)
+        .authorize(caller, &spec, &p)
+        .await
+        .unwrap();
+    (spec.handler)(Call {
+        state,
+        auth: &auth,
+        params: &p,
+    })
+    .await
+    .unwrap()
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (state, alice, source) = rt.block_on(async {
         let store = Store::open_sqlite_memory().await.unwrap();
         let secrets = SecretBox::new(&[1u8; 32]);
@@ -88,21 +105,27 @@ fn bench(c: &mut Criterion) {
         (state, alice, source)
     });
     let authorizer = Authorizer::new(Some(source));
-    let spec = *cloudward_iam::actions().iter().find(|s| s.name == "GetUser").unwrap();
+    let spec = *cloudward_iam::actions()
+        .iter()
+        .find(|s| s.name == "GetUser")
+        .unwrap();
     let p = params(&[("UserName", "alice")]);
     // Warm the cache once.
     rt.block_on(async {
         let caller = Authenticated::after_signature_verified(alice.clone(), context());
         authorizer.authorize(caller, &spec, &p).await.unwrap();
     });
-    c.bench_function("authorize/ram:GetUser/user with 100 statements, warm cache", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let caller = Authenticated::after_signature_verified(alice.clone(), context());
-                authorizer.authorize(caller, &spec, &p).await.unwrap()
+    c.bench_function(
+        "authorize/ram:GetUser/user with 100 statements, warm cache",
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let caller = Authenticated::after_signature_verified(alice.clone(), context());
+                    authorizer.authorize(caller, &spec, &p).await.unwrap()
+                })
             })
-        })
-    });
+        },
+    );
     let _ = &state;
 }
 

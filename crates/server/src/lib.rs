@@ -33,12 +33,12 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use cloudward_audit::{AuditLog, AuditWriter};
 use crate::auth::{Authenticator, CredentialCache};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 use crate::nonce::NonceCache;
 use crate::rpc::ConnInfo;
+use cloudward_audit::{AuditLog, AuditWriter};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, Error)]

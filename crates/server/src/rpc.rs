@@ -13,9 +13,7 @@ use cloudward_protocol::{
     ApiError, IncomingRequest, ProtocolError, ResponseFormat, SignedRequest, parse_request,
     product_for_version, render_error, render_success, request_hints,
 };
-use cloudward_service::{
-    ActionSpec, Authenticated, Call, Lookup, ReadWrite, RequestContext,
-};
+use cloudward_service::{ActionSpec, Authenticated, Call, Lookup, ReadWrite, RequestContext};
 use serde_json::Value;
 
 use crate::App;
@@ -102,7 +100,10 @@ pub async fn handle(
     let recorded = match audit_event(&app, &outcome, &context) {
         Ok(event) => {
             app.audit
-                .record(event, cloudward_audit::event::declared_secrets(outcome.spec.as_ref()))
+                .record(
+                    event,
+                    cloudward_audit::event::declared_secrets(outcome.spec.as_ref()),
+                )
                 .await
         }
         Err(err) => Err(err),

@@ -73,4 +73,3 @@ pub fn redacted(i: u64) -> RedactedEvent {
 pub fn signer(name: &str, seed: u8) -> CheckpointSigner {
     CheckpointSigner::new(name, SigningKey::from_bytes(&[seed; 32])).unwrap()
 }
-
