@@ -2,7 +2,13 @@
 //! per-principal cache: what every policy-checked call pays on top of signature checking.
 //!
 //! Run: `cargo bench -p cloudward-iam --bench authorize`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;

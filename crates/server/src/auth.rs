@@ -20,8 +20,11 @@ use crate::nonce::{NonceCache, NonceCheck};
 #[derive(Debug)]
 pub struct CredentialCache {
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<Credential>>)>>,
+    entries: RwLock<HashMap<String, CachedCredential>>,
 }
+
+/// When a lookup was made, and what it found (`None`: no such AccessKeyId).
+type CachedCredential = (Instant, Option<Arc<Credential>>);
 
 /// A stored credential: a permanent AccessKey or an STS session.
 #[derive(Debug)]

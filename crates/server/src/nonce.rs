@@ -1,7 +1,7 @@
 //! Replay protection: a nonce seen again inside the clock window is rejected.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -53,9 +53,7 @@ impl NonceCache {
         now: OffsetDateTime,
     ) -> NonceCheck {
         let key = format!("{access_key_id}\u{0}{nonce}");
-        let mut hasher = self.hasher.build_hasher();
-        key.hash(&mut hasher);
-        let shard_index = usize::try_from(hasher.finish() % SHARDS as u64).unwrap_or(0);
+        let shard_index = usize::try_from(self.hasher.hash_one(&key) % SHARDS as u64).unwrap_or(0);
         let Some(shard) = self.shards.get(shard_index) else {
             return NonceCheck::Full;
         };
