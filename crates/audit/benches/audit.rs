@@ -34,8 +34,13 @@ use cloudward_service::{Clock, Params, Principal, PrincipalKind, RequestContext,
 use cloudward_trail::ActionTrailEvent;
 use serde_json::Value;
 
-const T0: i64 = 1_780_000_000;
 const SPAN: i64 = 90 * 86_400;
+
+/// Start of the synthetic 90-day span: ends an hour before now, so a server started on
+/// the data (retention 90 days) keeps every event.
+fn t0() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp() - SPAN - 3600
+}
 
 fn principal(account: u32, user: u32) -> Principal {
     Principal {
@@ -206,6 +211,7 @@ fn fill(dir: &Path, events: u64) {
         .unwrap();
     let (log, writer) = rt.block_on(async { open(dir, Durability::Os) });
     let writers = 64u64;
+    let t0 = t0();
     let started = Instant::now();
     rt.block_on(async {
         let mut tasks = Vec::new();
@@ -215,7 +221,7 @@ fn fill(dir: &Path, events: u64) {
                 let mut n = w;
                 while n < events {
                     // Time grows with n: 90 days over the whole log.
-                    let t = T0 + (n as i64 * SPAN) / events as i64;
+                    let t = t0 + (n as i64 * SPAN) / events as i64;
                     let e = event_at(t, (n % 10) as u32, ((n / 10) % 100) as u32, n);
                     log.record(e, &[]).await.unwrap();
                     n += writers;
@@ -232,6 +238,10 @@ fn fill(dir: &Path, events: u64) {
         took.as_secs_f64(),
         events as f64 / took.as_secs_f64()
     );
+    // A signed checkpoint over everything, so `cloudward trail export` covers it all.
+    let cp = rt.block_on(log.checkpoint_now()).unwrap();
+    assert_eq!(cp.checkpoint.size, events);
+    std::fs::write(dir.join("t0"), t0.to_string()).unwrap();
     drop(log);
     writer.join();
     std::fs::write(marker, b"ok").unwrap();
@@ -247,6 +257,10 @@ fn lookups(events: u64, queries: u64) {
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(format!("/tmp/cloudward-audit-bench-{events}")));
     fill(&dir, events);
+    let t0: i64 = std::fs::read_to_string(dir.join("t0"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1_780_000_000);
     let conn = open_reader(&dir.join(DB_FILE)).unwrap();
     assert!(
         cloudward_audit::index::attach(&conn, &dir).unwrap(),
@@ -266,9 +280,9 @@ fn lookups(events: u64, queries: u64) {
             let account = (rnd() % 10) as u32;
             let user = (rnd() % 100) as u32;
             let start = if window >= SPAN {
-                T0
+                t0
             } else {
-                T0 + (rnd() % (SPAN - window) as u64) as i64
+                t0 + (rnd() % (SPAN - window) as u64) as i64
             };
             let p = principal(account, user);
             let query = LookupQuery {

@@ -1087,7 +1087,14 @@ impl AuditLog {
     /// Purges events past the retention period now (blocking; see the maintenance
     /// thread, which does this every ten minutes). Returns the number deleted.
     pub fn purge_now(&self) -> Result<u64, AuditError> {
-        crate::maintenance::purge(self, self.shared.options.retention)
+        let mut total = 0;
+        loop {
+            let (n, more) = crate::maintenance::purge(self, self.shared.options.retention, 100)?;
+            total += n;
+            if !more {
+                return Ok(total);
+            }
+        }
     }
 
     /// Events committed so far.

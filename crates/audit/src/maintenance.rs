@@ -42,11 +42,21 @@ pub(crate) fn spawn(
                     }
                 }
                 if last_purge.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
-                    last_purge = Some(Instant::now());
-                    match purge(&log, opts.retention) {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(events = n, "purged events past retention"),
-                        Err(err) => tracing::warn!(error = %err, "retention purge failed"),
+                    // At most 10 chunks per tick, so shutdown is never held up for long;
+                    // while there is more to purge, the next tick continues.
+                    match purge(&log, opts.retention, 10) {
+                        Ok((n, more)) => {
+                            if n > 0 {
+                                tracing::info!(events = n, "purged events past retention");
+                            }
+                            if !more {
+                                last_purge = Some(Instant::now());
+                            }
+                        }
+                        Err(err) => {
+                            last_purge = Some(Instant::now());
+                            tracing::warn!(error = %err, "retention purge failed");
+                        }
                     }
                 }
             }
@@ -99,11 +109,16 @@ fn first_index_at(conn: &Connection, cutoff_s: i64) -> Result<Option<i64>, Audit
 
 /// Deletes queryable events older than `retention` (leaf hashes stay, so proofs and
 /// checkpoints keep working). Never deletes what a logging trail has yet to deliver.
-pub(crate) fn purge(log: &AuditLog, retention: Duration) -> Result<u64, AuditError> {
+pub(crate) fn purge(
+    log: &AuditLog,
+    retention: Duration,
+    max_chunks: usize,
+) -> Result<(u64, bool), AuditError> {
     let now = i64::try_from(now_unix(log.shared.clock.as_ref())).unwrap_or(0);
     let cutoff = now - i64::try_from(retention.as_secs()).unwrap_or(i64::MAX / 2);
     let mut total = 0u64;
-    loop {
+    let mut last_end = None;
+    for _ in 0..max_chunks {
         let deleted = log.write_blocking(move |c| {
             let Some(mut end) = first_index_at(c, cutoff)? else {
                 return Ok((0, 0));
@@ -124,14 +139,21 @@ pub(crate) fn purge(log: &AuditLog, retention: Duration) -> Result<u64, AuditErr
             Ok((n as u64, end))
         })?;
         let (deleted, end) = deleted;
-        if deleted > 0 {
-            log.index_purged(end);
-        }
         total += deleted;
         if deleted == 0 {
-            return Ok(total);
+            if let Some(end) = last_end {
+                log.index_purged(end);
+            }
+            return Ok((total, false));
         }
+        last_end = Some(end);
     }
+    // Quota used up: more may remain; the index is told once per call (its clean-up
+    // scans every index table).
+    if let Some(end) = last_end {
+        log.index_purged(end);
+    }
+    Ok((total, true))
 }
 
 /// Copies a delivered file to S3-compatible storage when the `s3` feature is on and
