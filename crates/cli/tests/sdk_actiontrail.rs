@@ -14,38 +14,15 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::{ROOT_ID, ROOT_SECRET, ServeOpts, client, outcome, run, start, tempdir};
 
-fn python() -> Option<String> {
-    match std::env::var("CLOUDWARD_TEST_PYTHON") {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ => {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(
-                !ci,
-                "CLOUDWARD_TEST_PYTHON is not set but CI is: the official-SDK compatibility test must run in CI (use scripts/test.sh)"
-            );
-            eprintln!(
-                "\n========================================================================\n\
-                 SKIPPED: official-SDK compatibility test (sdk_actiontrail): CLOUDWARD_TEST_PYTHON is not set.\n\
-                 Run scripts/test.sh, or set CLOUDWARD_TEST_PYTHON to a python with tests/sdk/requirements.txt.\n\
-                 ========================================================================\n"
-            );
-            None
-        }
-    }
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk/test_actiontrail.py")
-}
-
 #[test]
 fn official_actiontrail_sdk_manages_trails_and_looks_up_events() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::sdk_python("sdk_actiontrail") else {
+        return;
+    };
     let data = tempdir();
     let server = start(data.path(), ServeOpts::default());
 
@@ -54,7 +31,7 @@ fn official_actiontrail_sdk_manages_trails_and_looks_up_events() {
     let account_id = identity["AccountId"].as_str().unwrap().to_owned();
 
     let mut cmd = Command::new(&python);
-    cmd.arg(script())
+    cmd.arg(common::sdk_script("test_actiontrail.py"))
         .env("CLOUDWARD_TEST_ENDPOINT", server.addr.to_string())
         .env("CLOUDWARD_TEST_ACCESS_KEY_ID", ROOT_ID)
         .env("CLOUDWARD_TEST_ACCESS_KEY_SECRET", ROOT_SECRET)
