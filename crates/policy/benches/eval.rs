@@ -25,6 +25,11 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
+// The allocator the `cloudward` binary ships with, so the figures are those of the
+// deployed configuration (both engines run under it).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use cloudward_policy::{
     Context, Outcome, Policies, Policy, PolicyKind, PolicySet, Request, evaluate,
 };
