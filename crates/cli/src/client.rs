@@ -97,7 +97,8 @@ impl ProfileFile {
     }
 }
 
-/// Resolves the profile to use: environment variables win over the file, so CI can run
+/// Resolves the profile to use. A profile named with `--profile` is used as written;
+/// otherwise environment variables win over the file's current profile, so CI can run
 /// without one (`CLOUDWARD_ENDPOINT`, `CLOUDWARD_ACCESS_KEY_ID`,
 /// `CLOUDWARD_ACCESS_KEY_SECRET`, `CLOUDWARD_SECURITY_TOKEN`; the `ALIBABA_CLOUD_*` names
 /// of the official tools are read too).
@@ -120,6 +121,9 @@ pub fn resolve_profile(name: Option<&str>) -> anyhow::Result<Profile> {
             "no profile named {chosen:?}; create it with `cloudward configure --profile {chosen}`"
         );
     }
+    // An explicitly named profile is taken as written: mixing its key with credentials
+    // from the environment would sign with one identity's id and another's secret.
+    let env = |names: &[&str]| if name.is_some() { None } else { env(names) };
     if let Some(v) = env(&["CLOUDWARD_ENDPOINT"]) {
         profile.endpoint = v;
     }
