@@ -83,10 +83,12 @@ impl CredentialCache {
         Ok(record)
     }
 
-    /// Forgets a key so the next request re-reads it (after a status change).
-    pub fn invalidate(&self, access_key_id: &str) {
+    /// Forgets every cached credential, so the next request re-reads it. Called after any
+    /// successful write: key status, deletions and user renames all change what is cached,
+    /// and writes are rare next to authentications.
+    pub fn clear(&self) {
         if let Ok(mut map) = self.entries.write() {
-            map.remove(access_key_id);
+            map.clear();
         }
     }
 }

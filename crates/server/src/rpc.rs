@@ -263,11 +263,10 @@ async fn process(
     outcome.result = (spec.handler)(call).await;
     if outcome.result.is_ok() && spec.rw == ReadWrite::Write {
         // Any change to identities, policies, attachments, roles or the directory may
-        // change decisions: drop compiled policy sets (cheap to rebuild, writes are rare).
+        // change decisions or credentials: drop compiled policy sets and cached keys
+        // (cheap to rebuild, writes are rare).
         app.iam_policies.invalidate();
-        if let Some(key) = signed.params.get("UserAccessKeyId") {
-            app.authenticator.cache.invalidate(key);
-        }
+        app.authenticator.cache.clear();
     }
     outcome
 }
