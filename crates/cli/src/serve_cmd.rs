@@ -63,6 +63,13 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `cloudward_server=debug` [default: info].
     #[arg(long, env = "CLOUDWARD_LOG")]
     log: Option<String>,
+    /// Seconds between sweeps that disable idle RAM AccessKeys and console logins
+    /// (0 = no automatic sweep) [default: 3600].
+    #[arg(long, env = "CLOUDWARD_IDLE_SWEEP_SECS")]
+    idle_sweep_secs: Option<u64>,
+    /// Seconds between checks of the security-notification outbox [default: 5].
+    #[arg(long, env = "CLOUDWARD_NOTIFY_POLL_SECS")]
+    notify_poll_secs: Option<u64>,
 }
 
 fn parse_durability(text: &str) -> Result<AuditDurability, String> {
@@ -90,6 +97,8 @@ struct FileConfig {
     log: Option<String>,
     clock_window_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
+    idle_sweep_secs: Option<u64>,
+    notify_poll_secs: Option<u64>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -132,6 +141,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(durability) = args.audit_durability.or(file.audit_durability) {
         config.audit_durability = durability;
+    }
+    if let Some(secs) = args.idle_sweep_secs.or(file.idle_sweep_secs) {
+        config.idle_sweep_interval = Duration::from_secs(secs);
+    }
+    if let Some(secs) = args.notify_poll_secs.or(file.notify_poll_secs) {
+        if secs == 0 {
+            anyhow::bail!("notify_poll_secs must be at least 1");
+        }
+        config.notification_poll_interval = Duration::from_secs(secs);
     }
     if let Some(secs) = file.clock_window_secs {
         config.clock_window = Duration::from_secs(secs);

@@ -19,9 +19,12 @@ use cloudward_policy::{
 };
 use cloudward_protocol::ApiError;
 use cloudward_service::{
-    Authenticated, DecisionBasis, DecisionFuture, Params, PolicySource, Principal, PrincipalKind,
+    Authenticated, DecisionBasis, DecisionFuture, GuardFuture, Params, PolicySource, Principal,
+    PrincipalKind,
 };
 use cloudward_store::Store;
+
+use crate::protect::quarantine::QuarantineGuard;
 
 use crate::util::{entity_not_exist, store_error};
 
@@ -51,6 +54,8 @@ pub struct IamPolicySource {
     /// engine's owner rule; this set only matters for `sts:AssumeRole` into other
     /// accounts, where the role's trust policy decides).
     root_identity: Arc<PolicySet>,
+    /// Leak quarantine of AccessKeys, checked before any policy.
+    quarantine: QuarantineGuard,
 }
 
 const ROOT_IDENTITY: &str =
@@ -65,6 +70,7 @@ impl IamPolicySource {
         let root = Policy::parse(ROOT_IDENTITY, PolicyKind::Identity)
             .map_err(|_| internal("built-in root identity policy does not parse"))?;
         Ok(Self {
+            quarantine: QuarantineGuard::new(store.clone(), ttl),
             store,
             generation: AtomicU64::new(0),
             ttl,
@@ -78,6 +84,7 @@ impl IamPolicySource {
     /// roles or the directory).
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        self.quarantine.invalidate();
     }
 
     fn fresh(&self, generation: u64, built_at: Instant) -> bool {
@@ -218,6 +225,10 @@ impl IamPolicySource {
 }
 
 impl PolicySource for IamPolicySource {
+    fn guard<'a>(&'a self, caller: &'a Authenticated, ram_action: &'a str) -> GuardFuture<'a> {
+        Box::pin(self.quarantine.check(caller.principal(), ram_action))
+    }
+
     fn decide<'a>(
         &'a self,
         caller: &'a Authenticated,

@@ -3,6 +3,7 @@
 
 pub mod authz;
 pub mod bootstrap;
+pub mod protect;
 pub mod ram;
 pub mod rd;
 pub mod sts;
@@ -15,6 +16,7 @@ pub fn actions() -> Vec<ActionSpec> {
     let mut all = Vec::new();
     all.extend_from_slice(sts::ACTIONS);
     all.extend_from_slice(ram::ACTIONS);
+    all.extend_from_slice(protect::ACTIONS);
     all.extend_from_slice(rd::ACTIONS);
     all
 }

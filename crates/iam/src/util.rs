@@ -195,3 +195,12 @@ pub fn account(principal: &Principal) -> &str {
 pub fn ram_arn(principal: &Principal, relative: &str) -> String {
     format!("acs:ram::{}:{relative}", principal.account_id)
 }
+
+/// The generic 500: internals go to the log, never to the client.
+pub fn internal_error() -> ApiError {
+    ApiError::new(
+        "InternalError",
+        500,
+        "The request processing has failed due to some unknown error.",
+    )
+}

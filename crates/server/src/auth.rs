@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use cloudward_protocol::{ApiError, ProtocolError, SignedRequest};
 use cloudward_service::{Authenticated, Principal, PrincipalKind, RequestContext, SecretBox};
-use cloudward_store::{AccessKeyOwner, AccessKeyRecord, AccessKeyStatus, Store, StsSessionRecord};
+use cloudward_store::{
+    AccessKeyOwner, AccessKeyRecord, AccessKeyStatus, KeyUse, Store, StsSessionRecord,
+};
 use subtle::ConstantTimeEq;
 
 use crate::nonce::{NonceCache, NonceCheck};
@@ -211,7 +213,17 @@ impl Authenticator {
             }
         }
         if matches!(credential.as_ref(), Credential::Key(_)) {
-            self.note_key_use(&request.access_key_id, received_ms);
+            self.note_key_use(
+                &request.access_key_id,
+                KeyUse {
+                    at_ms: received_ms,
+                    service: cloudward_protocol::product_for_version(&request.version)
+                        .unwrap_or("")
+                        .to_owned(),
+                    action: request.action.chars().take(128).collect(),
+                    source_ip: context.source_ip.to_string(),
+                },
+            );
         }
         let mut context = context;
         let kind = match credential.as_ref() {
@@ -245,7 +257,8 @@ impl Authenticator {
 impl Authenticator {
     /// Records that a permanent key authenticated a request at `at_ms`, writing to the
     /// store in the background at most once per key per [`LAST_USE_RESOLUTION_MS`].
-    fn note_key_use(&self, access_key_id: &str, at_ms: i64) {
+    fn note_key_use(&self, access_key_id: &str, used: KeyUse) {
+        let at_ms = used.at_ms;
         let due = match self.last_use_written.lock() {
             Ok(mut map) => {
                 let last = map.get(access_key_id).copied().unwrap_or(i64::MIN);
@@ -265,7 +278,7 @@ impl Authenticator {
             let store = self.store.clone();
             let id = access_key_id.to_owned();
             tokio::spawn(async move {
-                if let Err(err) = store.record_access_key_use(&id, at_ms).await {
+                if let Err(err) = store.record_access_key_use_detail(&id, &used).await {
                     tracing::warn!(error = %err, "could not record AccessKey last use");
                 }
             });

@@ -60,6 +60,11 @@ pub struct ServerConfig {
     /// How long an AccessKey lookup is cached (status changes made through this node
     /// take effect at once; other nodes see them within this time).
     pub credential_cache_ttl: Duration,
+    /// How often idle RAM credentials are looked for and disabled (zero: never; the
+    /// `DisableIdleCredentials` action still works).
+    pub idle_sweep_interval: Duration,
+    /// How often the outbox of security notifications is checked for due deliveries.
+    pub notification_poll_interval: Duration,
 }
 
 impl ServerConfig {
@@ -80,6 +85,8 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             audit_durability: AuditDurability::Fsync,
             credential_cache_ttl: Duration::from_secs(5),
+            idle_sweep_interval: Duration::from_secs(3600),
+            notification_poll_interval: Duration::from_secs(5),
         }
     }
 

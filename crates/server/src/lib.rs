@@ -10,6 +10,7 @@ pub mod config;
 pub mod metrics;
 pub mod nonce;
 pub mod rootkey;
+pub mod protection;
 pub mod rpc;
 
 use std::net::SocketAddr;
@@ -113,6 +114,9 @@ impl Server {
                 config.data_dir.display()
             ))
         })?;
+        // The webhook client (reqwest) uses rustls with the process-wide provider; ring is
+        // ours everywhere. Installing fails only if one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let root_key = rootkey::load_root_key(&config.root_key, &config.data_dir)?;
         let secrets = SecretBox::new(&root_key);
         let store = match &config.database_url {
@@ -207,6 +211,8 @@ impl Server {
             ..
         } = self;
         let router = router(app.clone());
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let jobs = protection::spawn(app.clone(), jobs_stopped);
         let builder = auto::Builder::new(TokioExecutor::new());
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
@@ -276,6 +282,11 @@ impl Server {
                 ?grace,
                 "in-flight requests did not finish within the grace period"
             );
+        }
+        // Background jobs hold the `App`: stop them before it is dropped.
+        let _ = stop_jobs.send(true);
+        for job in jobs {
+            let _ = job.await;
         }
         let store = app.service.store.clone();
         // Dropping the last `App` drops the audit sender, so the writer drains and stops.

@@ -39,7 +39,18 @@ pub trait PolicySource: Send + Sync + std::fmt::Debug {
         resource: &'a str,
         params: &'a Params,
     ) -> DecisionFuture<'a>;
+
+    /// Restrictions on the caller's credential that apply before any policy (e.g. a
+    /// quarantined AccessKey may not run high-risk actions), checked for every action,
+    /// including those open to any authenticated caller. `Ok` when nothing restricts it.
+    fn guard<'a>(&'a self, caller: &'a Authenticated, ram_action: &'a str) -> GuardFuture<'a> {
+        let _ = (caller, ram_action);
+        Box::pin(async { Ok(()) })
+    }
 }
+
+/// Boxed future returned by [`PolicySource::guard`].
+pub type GuardFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ApiError>> + Send + 'a>>;
 
 /// Proof that a policy decision allowed this call. Only [`Authorizer::authorize`] creates one.
 #[derive(Debug)]
@@ -98,6 +109,9 @@ impl Authorizer {
         spec: &ActionSpec,
         params: &Params,
     ) -> Result<Authorized, ApiError> {
+        if let Some(policies) = &self.policies {
+            policies.guard(&caller, spec.ram_action).await?;
+        }
         let resource = match spec.access {
             Access::AnyAuthenticatedCaller => "*".to_owned(),
             Access::Policy { resource } => resource(params, caller.principal())?,

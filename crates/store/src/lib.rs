@@ -14,12 +14,14 @@ mod accounts;
 mod error;
 mod meta;
 mod migrations;
+mod protection;
 mod ram;
 mod rd;
 mod sts;
 
 pub use access_keys::{AccessKeyOwner, AccessKeyRecord, AccessKeyStatus};
 pub use accounts::{AccountKind, AccountRecord};
+pub use protection::{KeyUse, NotificationRecord, NotificationStatus, QuarantineRecord};
 pub use error::StoreError;
 pub use meta::now_ms;
 #[allow(unused_imports)]

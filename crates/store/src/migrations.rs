@@ -73,6 +73,11 @@ CREATE INDEX IF NOT EXISTS access_keys_owner ON access_keys(account_id, owner_ki
         sqlite: crate::sts::MIGRATION_SQLITE,
         postgres: crate::sts::MIGRATION_POSTGRES,
     },
+    Migration {
+        version: 5,
+        sqlite: crate::protection::MIGRATION,
+        postgres: crate::protection::MIGRATION,
+    },
 ];
 
 impl Store {

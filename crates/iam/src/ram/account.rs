@@ -30,7 +30,18 @@ pub struct SecurityPreference {
     pub allow_user_to_manage_mfa_devices: bool,
     /// Users may manage their own public keys.
     pub allow_user_to_manage_public_keys: bool,
+    /// Cloudward extension: RAM users' AccessKeys unused this many days are disabled by
+    /// the idle-credential sweep (0 = never).
+    pub max_idle_days_for_access_keys: i64,
+    /// Cloudward extension: RAM users' console logins unused this many days are disabled
+    /// by the idle-credential sweep (0 = never).
+    pub max_idle_days_for_users: i64,
 }
+
+/// Default idle period before unused credentials are disabled (days).
+pub const DEFAULT_MAX_IDLE_DAYS: i64 = 90;
+/// Longest idle period that can be configured (days).
+pub const MAX_IDLE_DAYS_LIMIT: i64 = 1095;
 
 impl Default for SecurityPreference {
     fn default() -> Self {
@@ -42,6 +53,8 @@ impl Default for SecurityPreference {
             allow_user_to_manage_access_keys: false,
             allow_user_to_manage_mfa_devices: true,
             allow_user_to_manage_public_keys: false,
+            max_idle_days_for_access_keys: DEFAULT_MAX_IDLE_DAYS,
+            max_idle_days_for_users: DEFAULT_MAX_IDLE_DAYS,
         }
     }
 }
@@ -54,8 +67,12 @@ impl SecurityPreference {
                 "EnableSaveMFATicket": self.enable_save_mfa_ticket,
                 "LoginNetworkMasks": self.login_network_masks,
                 "LoginSessionDuration": self.login_session_duration,
+                "MaxIdleDaysForUsers": self.max_idle_days_for_users,
             },
-            "AccessKeyPreference": { "AllowUserToManageAccessKeys": self.allow_user_to_manage_access_keys },
+            "AccessKeyPreference": {
+                "AllowUserToManageAccessKeys": self.allow_user_to_manage_access_keys,
+                "MaxIdleDaysForAccessKeys": self.max_idle_days_for_access_keys,
+            },
             "MFAPreference": { "AllowUserToManageMFADevices": self.allow_user_to_manage_mfa_devices },
             "PublicKeyPreference": { "AllowUserToManagePublicKeys": self.allow_user_to_manage_public_keys },
         })
@@ -70,7 +87,23 @@ impl SecurityPreference {
                 .unwrap_or(default)
         };
         let login = v.get("LoginProfilePreference");
+        let int = |outer: &str, inner: &str, default: i64| {
+            v.get(outer)
+                .and_then(|o| o.get(inner))
+                .and_then(Value::as_i64)
+                .unwrap_or(default)
+        };
         Self {
+            max_idle_days_for_access_keys: int(
+                "AccessKeyPreference",
+                "MaxIdleDaysForAccessKeys",
+                d.max_idle_days_for_access_keys,
+            ),
+            max_idle_days_for_users: int(
+                "LoginProfilePreference",
+                "MaxIdleDaysForUsers",
+                d.max_idle_days_for_users,
+            ),
             allow_user_to_change_password: b(
                 "LoginProfilePreference",
                 "AllowUserToChangePassword",
@@ -111,10 +144,17 @@ impl SecurityPreference {
 
 /// The account's security preference (defaults if never set).
 pub(super) async fn security_preference(call: &Call<'_>) -> Result<SecurityPreference, ApiError> {
-    let stored = call
-        .state
-        .store
-        .get_ram_setting(account(call), SECURITY_PREFERENCE)
+    load_security_preference(&call.state.store, account(call)).await
+}
+
+/// The security preference of `account_id`, for code that runs outside a call (the
+/// idle-credential sweep).
+pub(crate) async fn load_security_preference(
+    store: &cloudward_store::Store,
+    account_id: &str,
+) -> Result<SecurityPreference, ApiError> {
+    let stored = store
+        .get_ram_setting(account_id, SECURITY_PREFERENCE)
         .await
         .map_err(util::store_error)?;
     Ok(match stored {
@@ -254,6 +294,24 @@ pub(super) fn set_security_preference(call: Call<'_>) -> HandlerFuture<'_> {
             "InvalidParameter.LoginSessionDuration",
         )? {
             pref.login_session_duration = hours;
+        }
+        if let Some(days) = optional_int(
+            p,
+            "MaxIdleDaysForAccessKeys",
+            0,
+            MAX_IDLE_DAYS_LIMIT,
+            "InvalidParameter.MaxIdleDaysForAccessKeys",
+        )? {
+            pref.max_idle_days_for_access_keys = days;
+        }
+        if let Some(days) = optional_int(
+            p,
+            "MaxIdleDaysForUsers",
+            0,
+            MAX_IDLE_DAYS_LIMIT,
+            "InvalidParameter.MaxIdleDaysForUsers",
+        )? {
+            pref.max_idle_days_for_users = days;
         }
         if p.contains_key("LoginNetworkMasks") {
             let masks = optional(p, "LoginNetworkMasks").unwrap_or("");

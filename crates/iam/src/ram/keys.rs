@@ -176,7 +176,20 @@ pub(super) fn get_access_key_last_used(call: Call<'_>) -> HandlerFuture<'_> {
             .find(|k| k.access_key_id == key_id)
             .ok_or_else(key_not_exist)?;
         let mut last_used = json!({});
-        if let Some(at) = key.last_used_at_ms {
+        let detail = call
+            .state
+            .store
+            .access_key_last_use(account(&call), &key.access_key_id)
+            .await
+            .map_err(util::store_error)?;
+        if let Some(used) = detail {
+            // `LastUsedDate` is Alibaba's field; the other three are Cloudward extensions
+            // (ActionTrail's GetAccessKeyLastUsed* actions give the full history).
+            set(&mut last_used, "LastUsedDate", json!(util::iso8601(used.at_ms)));
+            set(&mut last_used, "ServiceName", json!(used.service));
+            set(&mut last_used, "ActionName", json!(used.action));
+            set(&mut last_used, "SourceIp", json!(used.source_ip));
+        } else if let Some(at) = key.last_used_at_ms {
             set(&mut last_used, "LastUsedDate", json!(util::iso8601(at)));
         }
         Ok(json!({ "AccessKeyLastUsed": last_used }))

@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 mod account;
+pub(crate) use account::load_security_preference;
 mod groups;
 mod keys;
 mod login;
