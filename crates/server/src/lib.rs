@@ -9,8 +9,8 @@ pub mod auth;
 pub mod config;
 pub mod metrics;
 pub mod nonce;
-pub mod rootkey;
 pub mod protection;
+pub mod rootkey;
 pub mod rpc;
 
 use std::net::SocketAddr;

@@ -16,8 +16,7 @@ mod principal;
 mod registry;
 
 pub use authz::{
-    Authorized, Authorizer, DecisionBasis, DecisionFuture, GuardFuture, PolicySource,
-    no_permission,
+    Authorized, Authorizer, DecisionBasis, DecisionFuture, GuardFuture, PolicySource, no_permission,
 };
 pub use crypto::{SecretBox, SecretBoxError, random_bytes};
 pub use principal::{Authenticated, Principal, PrincipalKind, RequestContext};

@@ -21,9 +21,9 @@ mod sts;
 
 pub use access_keys::{AccessKeyOwner, AccessKeyRecord, AccessKeyStatus};
 pub use accounts::{AccountKind, AccountRecord};
-pub use protection::{KeyUse, NotificationRecord, NotificationStatus, QuarantineRecord};
 pub use error::StoreError;
 pub use meta::now_ms;
+pub use protection::{KeyUse, NotificationRecord, NotificationStatus, QuarantineRecord};
 #[allow(unused_imports)]
 pub use ram::*;
 #[allow(unused_imports)]

@@ -48,7 +48,10 @@ async fn last_use_details_keep_the_newest() {
             .insert_access_key(&key("LTAIkey1", "100", user("u1", "alice")))
             .await
             .unwrap();
-        assert_eq!(store.access_key_last_use("100", "LTAIkey1").await.unwrap(), None);
+        assert_eq!(
+            store.access_key_last_use("100", "LTAIkey1").await.unwrap(),
+            None
+        );
         let newer = KeyUse {
             at_ms: 2_000,
             service: "Ram".into(),
@@ -76,7 +79,12 @@ async fn last_use_details_keep_the_newest() {
             "{backend}"
         );
         assert_eq!(
-            store.find_access_key("LTAIkey1").await.unwrap().unwrap().last_used_at_ms,
+            store
+                .find_access_key("LTAIkey1")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at_ms,
             Some(2_000),
             "{backend}"
         );
@@ -114,12 +122,24 @@ async fn quarantine_is_scoped_and_replaceable() {
             Some(record.clone()),
             "{backend}"
         );
-        assert_eq!(store.list_quarantines("100").await.unwrap(), vec![record.clone()]);
+        assert_eq!(
+            store.list_quarantines("100").await.unwrap(),
+            vec![record.clone()]
+        );
         assert!(store.list_quarantines("200").await.unwrap().is_empty());
         // Another account cannot lift it.
-        assert!(!store.delete_quarantine("200", "LTAIa").await.unwrap(), "{backend}");
-        assert!(store.delete_quarantine("100", "LTAIa").await.unwrap(), "{backend}");
-        assert!(!store.delete_quarantine("100", "LTAIa").await.unwrap(), "{backend}");
+        assert!(
+            !store.delete_quarantine("200", "LTAIa").await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            store.delete_quarantine("100", "LTAIa").await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !store.delete_quarantine("100", "LTAIa").await.unwrap(),
+            "{backend}"
+        );
         assert_eq!(store.find_quarantine("LTAIa").await.unwrap(), None);
     }
 }
@@ -163,8 +183,14 @@ async fn notification_outbox_delivers_due_rows_only() {
             vec![later.clone()],
             "{backend}"
         );
-        assert_eq!(store.list_notifications("100", 10).await.unwrap(), vec![first]);
-        assert_eq!(store.list_notifications("200", 10).await.unwrap(), vec![later]);
+        assert_eq!(
+            store.list_notifications("100", 10).await.unwrap(),
+            vec![first]
+        );
+        assert_eq!(
+            store.list_notifications("200", 10).await.unwrap(),
+            vec![later]
+        );
         assert_eq!(
             store.list_account_ids().await.unwrap(),
             vec!["100".to_owned(), "200".to_owned()]

@@ -102,7 +102,9 @@ fn check_webhook_url(url: &str) -> Result<(), ApiError> {
     let ok = url.len() <= 2048
         && (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() > "http://".len()
-        && !url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+        && !url
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
     if ok {
         Ok(())
     } else {

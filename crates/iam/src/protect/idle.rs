@@ -159,7 +159,11 @@ pub async fn sweep_account(
             };
             if apply && disable {
                 store
-                    .set_access_key_status(account_id, &key.access_key_id, AccessKeyStatus::Inactive)
+                    .set_access_key_status(
+                        account_id,
+                        &key.access_key_id,
+                        AccessKeyStatus::Inactive,
+                    )
                     .await
                     .map_err(util::store_error)?;
             }

@@ -82,11 +82,7 @@ pub const ACTIONS: &[ActionSpec] = &[
         Write,
         contacts::set_security_contacts
     ),
-    action!(
-        "GetSecurityContacts",
-        Read,
-        contacts::get_security_contacts
-    ),
+    action!("GetSecurityContacts", Read, contacts::get_security_contacts),
     action!(
         "ListSecurityNotifications",
         Read,

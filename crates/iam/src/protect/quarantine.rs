@@ -59,6 +59,7 @@ pub const DEFAULT_HIGH_RISK_ACTIONS: &[&str] = &[
     "*:Reset*",
     "*:Retry*",
     "*:Revoke*",
+    "*:Rotate*",
     "*:Send*",
     "*:Set*",
     "*:Start*",
@@ -452,7 +453,9 @@ fn parse_patterns(text: &str) -> Result<Vec<String>, ApiError> {
     }
     let mut patterns = Vec::with_capacity(items.len());
     for item in items {
-        let pattern = item.as_str().ok_or_else(|| bad("an item is not a string"))?;
+        let pattern = item
+            .as_str()
+            .ok_or_else(|| bad("an item is not a string"))?;
         let well_formed = !pattern.is_empty()
             && pattern.len() <= MAX_PATTERN_LEN
             && pattern.split_once(':').is_some_and(|(svc, act)| {

@@ -185,7 +185,11 @@ pub(super) fn get_access_key_last_used(call: Call<'_>) -> HandlerFuture<'_> {
         if let Some(used) = detail {
             // `LastUsedDate` is Alibaba's field; the other three are Cloudward extensions
             // (ActionTrail's GetAccessKeyLastUsed* actions give the full history).
-            set(&mut last_used, "LastUsedDate", json!(util::iso8601(used.at_ms)));
+            set(
+                &mut last_used,
+                "LastUsedDate",
+                json!(util::iso8601(used.at_ms)),
+            );
             set(&mut last_used, "ServiceName", json!(used.service));
             set(&mut last_used, "ActionName", json!(used.action));
             set(&mut last_used, "SourceIp", json!(used.source_ip));
