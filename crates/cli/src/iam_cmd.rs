@@ -63,6 +63,52 @@ pub enum RamCommand {
         #[arg(long)]
         save_profile: Option<String>,
     },
+    /// Rotate an AccessKey: create the second key, switch the profile to it, check it
+    /// works, deactivate the old key, delete it.
+    ///
+    /// Without --user this rotates the key the profile itself uses and rewrites that
+    /// profile. With --user and --old-key an administrator rotates a user's key; the new
+    /// key is printed once (or saved with --save-profile).
+    RotateKey {
+        /// The user whose key to rotate (administrator flow; needs --old-key).
+        #[arg(long, requires = "old_key")]
+        user: Option<String>,
+        /// The key to replace (default: the profile's own key).
+        #[arg(long)]
+        old_key: Option<String>,
+        /// Stop after deactivating the old key (delete it later with `cloudward call Ram
+        /// DeleteAccessKey UserAccessKeyId=...`).
+        #[arg(long)]
+        keep_old: bool,
+        /// Save the new key as this profile (administrator flow).
+        #[arg(long)]
+        save_profile: Option<String>,
+    },
+    /// Quarantine an AccessKey suspected to have leaked: high-risk actions are refused
+    /// at once, reads keep working, the account's contacts are notified.
+    QuarantineKey {
+        /// The AccessKeyId.
+        access_key_id: String,
+        /// Why (e.g. where it was found).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift the quarantine of an AccessKey (audited; contacts are notified).
+    LiftQuarantine {
+        /// The AccessKeyId.
+        access_key_id: String,
+    },
+    /// List quarantined AccessKeys.
+    Quarantined,
+    /// Report RAM AccessKeys and console logins unused for the idle period (dry run).
+    IdleReport,
+    /// Disable idle RAM AccessKeys and console logins now (the server also does this on a
+    /// schedule).
+    DisableIdle {
+        /// Only report what would be disabled.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `cloudward sts ...`.
@@ -195,7 +241,254 @@ pub async fn run_ram(cmd: RamCommand, common: Common) -> anyhow::Result<ExitCode
                 save(&name, &profile, id, secret, None)?;
             }
         }
+        RamCommand::RotateKey {
+            user,
+            old_key,
+            keep_old,
+            save_profile,
+        } => {
+            return rotate_key(
+                &profile,
+                common.profile.as_deref(),
+                RotateOptions {
+                    user,
+                    old_key,
+                    keep_old,
+                    save_profile,
+                },
+                common.output,
+            )
+            .await;
+        }
+        RamCommand::QuarantineKey {
+            access_key_id,
+            reason,
+        } => {
+            let p = params(&[
+                ("UserAccessKeyId", Some(&access_key_id)),
+                ("Reason", reason.as_deref()),
+            ]);
+            match api(&profile, "Ram", "QuarantineAccessKey", p, common.output).await? {
+                Ok(v) => print(&v["Quarantine"], common.output),
+                Err(code) => return Ok(code),
+            }
+        }
+        RamCommand::LiftQuarantine { access_key_id } => {
+            let p = params(&[("UserAccessKeyId", Some(&access_key_id))]);
+            match api(&profile, "Ram", "LiftAccessKeyQuarantine", p, common.output).await? {
+                Ok(_) => eprintln!("Quarantine of {access_key_id} lifted."),
+                Err(code) => return Ok(code),
+            }
+        }
+        RamCommand::Quarantined => {
+            match api(
+                &profile,
+                "Ram",
+                "ListQuarantinedAccessKeys",
+                BTreeMap::new(),
+                common.output,
+            )
+            .await?
+            {
+                Ok(v) => print(&v["Quarantines"]["Quarantine"], common.output),
+                Err(code) => return Ok(code),
+            }
+        }
+        RamCommand::IdleReport | RamCommand::DisableIdle { .. } => {
+            let (action, p) = match cmd {
+                RamCommand::DisableIdle { dry_run } => (
+                    "DisableIdleCredentials",
+                    params(&[("DryRun", Some(if dry_run { "true" } else { "false" }))]),
+                ),
+                _ => ("GetIdleCredentialReport", BTreeMap::new()),
+            };
+            let value = match api(&profile, "Ram", action, p, common.output).await? {
+                Ok(v) => v,
+                Err(code) => return Ok(code),
+            };
+            let report = &value["IdleCredentialReport"];
+            match common.output {
+                Output::Json => print(report, common.output),
+                Output::Table => {
+                    let mut rows = Vec::new();
+                    for (kind, list) in [
+                        ("AccessKey", &report["AccessKeys"]["AccessKey"]),
+                        ("ConsoleLogin", &report["LoginProfiles"]["LoginProfile"]),
+                    ] {
+                        for item in list.as_array().into_iter().flatten() {
+                            rows.push(serde_json::json!({
+                                "Credential": kind,
+                                "UserName": item["UserName"],
+                                "AccessKeyId": item["AccessKeyId"],
+                                "LastUsedDate": item["LastUsedDate"],
+                                "IdleDays": item["IdleDays"],
+                                "Action": item["Action"],
+                            }));
+                        }
+                    }
+                    if rows.is_empty() {
+                        outln!("No idle credentials.");
+                    } else {
+                        outln!("{}", table(&Value::Array(rows)));
+                    }
+                    eprintln!(
+                        "Idle periods: AccessKeys {} days, console logins {} days (0 = never).",
+                        report["MaxIdleDaysForAccessKeys"], report["MaxIdleDaysForUsers"]
+                    );
+                }
+            }
+        }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Options of `ram rotate-key`.
+struct RotateOptions {
+    user: Option<String>,
+    old_key: Option<String>,
+    keep_old: bool,
+    save_profile: Option<String>,
+}
+
+/// The rotation flow. Each step says what it did, so a failure part-way leaves the user
+/// knowing exactly which keys exist and which one the profile holds.
+async fn rotate_key(
+    profile: &Profile,
+    profile_name: Option<&str>,
+    options: RotateOptions,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let own_key = options.user.is_none();
+    let old_key = options
+        .old_key
+        .clone()
+        .unwrap_or_else(|| profile.access_key_id.clone());
+    if own_key && profile.security_token.is_some() {
+        bail!("the profile holds STS session credentials; only permanent AccessKeys rotate");
+    }
+    // The profile to rewrite: the named one, or the file's current one. A key that came
+    // from environment variables cannot be switched for the user.
+    let file = ProfileFile::load()?;
+    let target_profile = if own_key {
+        let name = profile_name
+            .map(str::to_owned)
+            .or_else(|| std::env::var("CLOUDWARD_PROFILE").ok())
+            .unwrap_or_else(|| {
+                if file.current.is_empty() {
+                    "default".to_owned()
+                } else {
+                    file.current.clone()
+                }
+            });
+        match file.profiles.get(&name) {
+            Some(p) if p.access_key_id == old_key => Some(name),
+            _ => bail!(
+                "the key {old_key} does not come from a saved profile (environment variables?); rotate it with --user and --old-key from an administrator profile, then update your environment"
+            ),
+        }
+    } else {
+        options.save_profile.clone()
+    };
+    let user_param = options.user.as_deref();
+
+    // 1. The second key.
+    let created = match api(
+        profile,
+        "Ram",
+        "CreateAccessKey",
+        params(&[("UserName", user_param)]),
+        output,
+    )
+    .await?
+    {
+        Ok(v) => v,
+        Err(code) => {
+            eprintln!("Step 1/4 failed: no new key was created; {old_key} is unchanged.");
+            return Ok(code);
+        }
+    };
+    let new_id = created["AccessKey"]["AccessKeyId"]
+        .as_str()
+        .context("no AccessKeyId in the answer")?
+        .to_owned();
+    let new_secret = created["AccessKey"]["AccessKeySecret"]
+        .as_str()
+        .context("no AccessKeySecret in the answer")?
+        .to_owned();
+    eprintln!("1/4 created {new_id}");
+
+    // 2. Switch the profile, then prove the new key works before touching the old one.
+    let new_profile = Profile {
+        access_key_id: new_id.clone(),
+        access_key_secret: new_secret.clone(),
+        security_token: None,
+        ..profile.clone()
+    };
+    match &target_profile {
+        Some(name) => {
+            save(name, profile, &new_id, &new_secret, None)?;
+            eprintln!("2/4 profile {name:?} now uses {new_id}");
+        }
+        None => {
+            print(&created, output);
+            eprintln!("2/4 the new secret is shown now and never again");
+        }
+    }
+    let caller = if own_key { &new_profile } else { profile };
+    let mut verified = false;
+    for _ in 0..10 {
+        if let Ok((status, _)) = send(
+            &new_profile,
+            "GetCallerIdentity",
+            "2015-04-01",
+            &BTreeMap::new(),
+            Signature::V3,
+            None,
+        )
+        .await
+            && status.is_success()
+        {
+            verified = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    if !verified {
+        eprintln!(
+            "The new key {new_id} does not authenticate; {old_key} was left active. Investigate before retrying."
+        );
+        return Ok(ExitCode::from(1));
+    }
+
+    // 3. Deactivate the old key (a client still using it fails now, visibly, and the key
+    //    can be re-activated if something critical breaks).
+    let deactivate = params(&[
+        ("UserName", user_param),
+        ("UserAccessKeyId", Some(&old_key)),
+        ("Status", Some("Inactive")),
+    ]);
+    if let Err(code) = api(caller, "Ram", "UpdateAccessKey", deactivate, output).await? {
+        eprintln!("Step 3/4 failed: {old_key} is still active; {new_id} is in use.");
+        return Ok(code);
+    }
+    eprintln!("3/4 deactivated {old_key}");
+
+    // 4. Delete it.
+    if options.keep_old {
+        eprintln!(
+            "4/4 kept {old_key} (inactive); delete it with `cloudward call Ram DeleteAccessKey UserAccessKeyId={old_key}`"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let delete = params(&[
+        ("UserName", user_param),
+        ("UserAccessKeyId", Some(&old_key)),
+    ]);
+    if let Err(code) = api(caller, "Ram", "DeleteAccessKey", delete, output).await? {
+        eprintln!("Step 4/4 failed: {old_key} is inactive but not deleted.");
+        return Ok(code);
+    }
+    eprintln!("4/4 deleted {old_key}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -137,6 +137,13 @@ pub(super) fn delete_access_key(call: Call<'_>) -> HandlerFuture<'_> {
         if !found {
             return Err(key_not_exist());
         }
+        // A deleted key cannot authenticate: its quarantine has done its job (the trail
+        // keeps the history).
+        call.state
+            .store
+            .delete_quarantine(account(&call), key_id)
+            .await
+            .map_err(util::store_error)?;
         Ok(json!({}))
     })
 }
