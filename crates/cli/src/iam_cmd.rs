@@ -100,6 +100,16 @@ pub enum RamCommand {
     },
     /// List quarantined AccessKeys.
     Quarantined,
+    /// What each AccessKey touched, from the audit trail: services, actions and source
+    /// addresses, with the last use of each.
+    KeyAudit {
+        /// Only this user's keys (default: every user's keys and the caller's own).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this key.
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// Report RAM AccessKeys and console logins unused for the idle period (dry run).
     IdleReport,
     /// Disable idle RAM AccessKeys and console logins now (the server also does this on a
@@ -280,6 +290,9 @@ pub async fn run_ram(cmd: RamCommand, common: Common) -> anyhow::Result<ExitCode
                 Err(code) => return Ok(code),
             }
         }
+        RamCommand::KeyAudit { user, key } => {
+            return key_audit(&profile, user.as_deref(), key.as_deref(), common.output).await;
+        }
         RamCommand::Quarantined => {
             match api(
                 &profile,
@@ -337,6 +350,194 @@ pub async fn run_ram(cmd: RamCommand, common: Common) -> anyhow::Result<ExitCode
                     );
                 }
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One key to audit: id, owner and status.
+struct AuditedKey {
+    id: String,
+    user: String,
+    status: String,
+}
+
+/// The keys `key-audit` covers.
+async fn keys_to_audit(
+    profile: &Profile,
+    user: Option<&str>,
+    key: Option<&str>,
+    output: Output,
+) -> anyhow::Result<Result<Vec<AuditedKey>, ExitCode>> {
+    let mut owners: Vec<Option<String>> = Vec::new();
+    match user {
+        Some(name) => owners.push(Some(name.to_owned())),
+        None => {
+            owners.push(None);
+            let mut marker: Option<String> = None;
+            loop {
+                let p = params(&[("MaxItems", Some("1000")), ("Marker", marker.as_deref())]);
+                let page = match api(profile, "Ram", "ListUsers", p, output).await? {
+                    Ok(v) => v,
+                    Err(code) => return Ok(Err(code)),
+                };
+                for u in page["Users"]["User"].as_array().into_iter().flatten() {
+                    if let Some(name) = u["UserName"].as_str() {
+                        owners.push(Some(name.to_owned()));
+                    }
+                }
+                marker = page["Marker"].as_str().map(str::to_owned);
+                if page["IsTruncated"] != Value::Bool(true) || marker.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+    let mut keys = Vec::new();
+    for owner in owners {
+        let p = params(&[("UserName", owner.as_deref())]);
+        let listed = match api(profile, "Ram", "ListAccessKeys", p, output).await? {
+            Ok(v) => v,
+            // The caller's own keys are listable only for users and root; skip otherwise.
+            Err(_) if owner.is_none() => continue,
+            Err(code) => return Ok(Err(code)),
+        };
+        for k in listed["AccessKeys"]["AccessKey"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let id = k["AccessKeyId"].as_str().unwrap_or("").to_owned();
+            if key.is_some_and(|wanted| wanted != id) {
+                continue;
+            }
+            keys.push(AuditedKey {
+                id,
+                user: owner.clone().unwrap_or_else(|| "(caller)".to_owned()),
+                status: k["Status"].as_str().unwrap_or("").to_owned(),
+            });
+        }
+    }
+    Ok(Ok(keys))
+}
+
+/// `UsedTimestamp` (ms since the epoch) as ISO 8601, or as given.
+fn used_at(value: &Value) -> String {
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .and_then(|ms| time::OffsetDateTime::from_unix_timestamp(ms / 1000).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| value.as_str().unwrap_or("").to_owned())
+}
+
+/// Runs `cloudward ram key-audit`.
+async fn key_audit(
+    profile: &Profile,
+    user: Option<&str>,
+    key: Option<&str>,
+    output: Output,
+) -> anyhow::Result<ExitCode> {
+    let keys = match keys_to_audit(profile, user, key, output).await? {
+        Ok(keys) => keys,
+        Err(code) => return Ok(code),
+    };
+    if keys.is_empty() {
+        bail!("no AccessKeys matched");
+    }
+    let mut report = Vec::new();
+    for k in &keys {
+        let products = match api(
+            profile,
+            "Actiontrail",
+            "GetAccessKeyLastUsedProducts",
+            params(&[("AccessKey", Some(&k.id))]),
+            output,
+        )
+        .await?
+        {
+            Ok(v) => v["Products"].as_array().cloned().unwrap_or_default(),
+            Err(code) => return Ok(code),
+        };
+        let mut services = Vec::new();
+        for product in products {
+            let service = product["ServiceName"].as_str().unwrap_or("").to_owned();
+            let mut lists = Vec::new();
+            for (action, field, item) in [
+                ("GetAccessKeyLastUsedEvents", "Events", "EventName"),
+                ("GetAccessKeyLastUsedIps", "Ips", "Ip"),
+            ] {
+                let p = params(&[
+                    ("AccessKey", Some(&k.id)),
+                    ("ServiceName", Some(&service)),
+                    ("PageSize", Some("100")),
+                ]);
+                let found = match api(profile, "Actiontrail", action, p, output).await? {
+                    Ok(v) => v[field].as_array().cloned().unwrap_or_default(),
+                    Err(code) => return Ok(code),
+                };
+                lists.push(
+                    found
+                        .iter()
+                        .map(|e| {
+                            serde_json::json!({
+                                "Name": e[item],
+                                "LastUsed": used_at(&e["UsedTimestamp"]),
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let ips = lists.pop().unwrap_or_default();
+            let events = lists.pop().unwrap_or_default();
+            services.push(serde_json::json!({
+                "ServiceName": service,
+                "LastUsed": used_at(&product["UsedTimestamp"]),
+                "Actions": events,
+                "SourceIps": ips,
+            }));
+        }
+        report.push(serde_json::json!({
+            "AccessKeyId": k.id,
+            "UserName": k.user,
+            "Status": k.status,
+            "Services": services,
+        }));
+    }
+    match output {
+        Output::Json => print(&Value::Array(report), output),
+        Output::Table => {
+            let names = |list: &Value| {
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e["Name"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut rows = Vec::new();
+            for k in &report {
+                let services = k["Services"].as_array().cloned().unwrap_or_default();
+                if services.is_empty() {
+                    rows.push(serde_json::json!({
+                        "AccessKeyId": k["AccessKeyId"], "UserName": k["UserName"],
+                        "Status": k["Status"], "Service": "(unused)", "LastUsed": "",
+                        "Actions": "", "SourceIps": "",
+                    }));
+                }
+                for s in services {
+                    rows.push(serde_json::json!({
+                        "AccessKeyId": k["AccessKeyId"], "UserName": k["UserName"],
+                        "Status": k["Status"], "Service": s["ServiceName"],
+                        "LastUsed": s["LastUsed"], "Actions": names(&s["Actions"]),
+                        "SourceIps": names(&s["SourceIps"]),
+                    }));
+                }
+            }
+            outln!("{}", table(&Value::Array(rows)));
         }
     }
     Ok(ExitCode::SUCCESS)
