@@ -240,11 +240,7 @@ impl Store {
     ) -> Result<Vec<AccessKeyRecord>, StoreError> {
         let mut keys = Vec::new();
         for owner_row in self.user_key_owners(account_id).await? {
-            keys.extend(
-                self.list_access_keys(account_id, &owner_row)
-                    .await?
-                    .into_iter(),
-            );
+            keys.extend(self.list_access_keys(account_id, &owner_row).await?);
         }
         Ok(keys)
     }

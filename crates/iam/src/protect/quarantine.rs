@@ -143,6 +143,9 @@ struct CachedState {
     quarantined: bool,
 }
 
+/// An account's high-risk list as cached: generation, when, patterns.
+type CachedList = (u64, Instant, std::sync::Arc<Vec<String>>);
+
 /// Per-request check in front of the policy decision, with a small cache: the answer for a
 /// key changes only through writes, which call [`QuarantineGuard::invalidate`], and the
 /// cache entries also expire after `ttl` (other nodes' writes).
@@ -152,7 +155,7 @@ pub struct QuarantineGuard {
     ttl: Duration,
     generation: AtomicU64,
     keys: RwLock<HashMap<String, CachedState>>,
-    lists: RwLock<HashMap<String, (u64, Instant, std::sync::Arc<Vec<String>>)>>,
+    lists: RwLock<HashMap<String, CachedList>>,
 }
 
 /// Most cached entries before the cache is cleared (cheap to rebuild).
