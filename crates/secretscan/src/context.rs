@@ -181,7 +181,10 @@ pub(crate) fn key_before(line: &str, start: usize) -> &str {
     let mut skipped = 0usize;
     while i > 0 && skipped < 12 {
         match bytes.get(i - 1) {
-            Some(b' ' | b'\t' | b'"' | b'\'' | b'`' | b':' | b'=' | b'>' | b'(' | b'[' | b',') => {
+            Some(
+                b' ' | b'\t' | b'"' | b'\'' | b'`' | b':' | b'=' | b'>' | b'(' | b')' | b'[' | b']'
+                | b'{' | b'}' | b',' | b'\\',
+            ) => {
                 i -= 1;
                 skipped += 1;
             }
@@ -203,6 +206,32 @@ pub(crate) fn key_before(line: &str, start: usize) -> &str {
         i -= 1;
     }
     line.get(i..end).unwrap_or_default()
+}
+
+/// Whether the line holds nothing but the token at `start..end`, quotes, brackets,
+/// commas, semicolons and blanks (`    "abc…",` or `"abc…");`).
+pub(crate) fn is_bare(line: &str, start: usize, end: usize) -> bool {
+    let rest = |s: &str| {
+        s.bytes().all(|b| {
+            matches!(
+                b,
+                b' ' | b'\t'
+                    | b'"'
+                    | b'\''
+                    | b'`'
+                    | b','
+                    | b';'
+                    | b'('
+                    | b')'
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b'\r'
+            )
+        })
+    };
+    line.get(..start).is_some_and(rest) && line.get(end..).is_some_and(rest)
 }
 
 /// Splits an identifier into lower-case parts at `_`, `-`, `.` and camel-case humps.

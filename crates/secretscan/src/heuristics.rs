@@ -46,6 +46,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "changeme",
     "replace",
     "mask",
+    "qwer",
+    "asdf",
+    "zxcv",
 ];
 
 /// Checks that `token` (the random part of an id, or a whole secret) looks generated.
@@ -65,8 +68,18 @@ pub fn weakness(token: &str) -> Option<Weakness> {
     if longest_run(bytes, |a, b| a == b) >= 4 {
         return Some(Weakness::Repeated);
     }
-    if longest_run(bytes, |a, b| b == a.wrapping_add(1)) >= 4
-        || longest_run(bytes, |a, b| a == b.wrapping_add(1)) >= 4
+    if repeats_a_block(bytes) {
+        return Some(Weakness::Repeated);
+    }
+    let folded: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
+    let up = |a: u8, b: u8| b == a.wrapping_add(1);
+    let down = |a: u8, b: u8| a == b.wrapping_add(1);
+    if longest_run(bytes, up) >= 4
+        || longest_run(bytes, down) >= 4
+        || longest_run(&folded, up) >= 5
+        || longest_run(&folded, down) >= 5
+        || counting_steps(&folded) * 4 >= bytes.len().saturating_sub(1).max(24)
+        || periodic_classes(bytes)
     {
         return Some(Weakness::Sequential);
     }
@@ -101,6 +114,48 @@ fn longest_run(bytes: &[u8], step: impl Fn(u8, u8) -> bool) -> usize {
         }
     }
     best
+}
+
+/// Some block of six characters occurs twice (`Ab3dEf9hQz` typed twice, `k9Xq2Wk9Xq2W`).
+fn repeats_a_block(bytes: &[u8]) -> bool {
+    const BLOCK: usize = 6;
+    let blocks: Vec<&[u8]> = bytes.windows(BLOCK).collect();
+    blocks
+        .iter()
+        .enumerate()
+        .any(|(i, a)| blocks.iter().skip(i + 1).any(|b| a == b))
+}
+
+/// Adjacent pairs one apart (`ab`, `21`, case folded): `Abc123Def456Ghi789` is mostly such
+/// steps, a uniform string has about one in twenty.
+fn counting_steps(folded: &[u8]) -> usize {
+    folded
+        .windows(2)
+        .filter(|w| matches!(w, [a, b] if b.abs_diff(*a) == 1))
+        .count()
+}
+
+/// The sequence of character classes (upper, lower, digit) repeats with a short period
+/// over the whole token (`Abc123Def456Ghi789`: `Ulldddx`...). A uniform string does so
+/// with probability below 10⁻⁸.
+fn periodic_classes(bytes: &[u8]) -> bool {
+    let class = |b: &u8| {
+        if b.is_ascii_uppercase() {
+            0u8
+        } else if b.is_ascii_lowercase() {
+            1
+        } else {
+            2
+        }
+    };
+    let classes: Vec<u8> = bytes.iter().map(class).collect();
+    (1..=8).any(|period| {
+        classes.len() >= period * 3
+            && classes
+                .iter()
+                .zip(classes.iter().skip(period))
+                .all(|(a, b)| a == b)
+    })
 }
 
 /// Shannon entropy in bits per character.
@@ -194,11 +249,16 @@ mod tests {
             ("0123456789aBcDeF0123456789aBcD", Weakness::Hex),
             ("AbCdEfGh0000kLmNoPqRsT", Weakness::Repeated),
             ("Zq8W1234xY9kLmPqRsTuVw", Weakness::Sequential),
-            ("AzAzAzAzAzAzAzAzAzAzAzAzAzAzAz", Weakness::LowEntropy),
+            ("AzAzAzAzAzAzAzAzAzAzAzAzAzAzAz", Weakness::Repeated),
+            ("AzzAqqzAzqAAqzqqAAzzqAzAqqqzAz", Weakness::LowEntropy),
             ("MyExampleKeyId9Q", Weakness::PlaceholderWord),
             ("YourAccessKeySecretGoesHere42", Weakness::PlaceholderWord),
             ("ThisIsTheProdKeyForOurBillings", Weakness::WordLike),
             ("ab-cd", Weakness::NotAlphanumeric),
+            ("Abc123Def456Ghi789Jkl012Mno345", Weakness::Sequential),
+            ("5tAbCdEfGhIjKlMnOpQr", Weakness::Sequential),
+            ("Qz8kW3xPmR7vQz8kW3xPmR7vTb2nYh", Weakness::Repeated),
+            ("Kq7QwertyUiop3Zx9Lm2Nb5Vc8Rt4s", Weakness::PlaceholderWord),
         ];
         for (t, why) in cases {
             assert_eq!(weakness(t), Some(why), "{t}");

@@ -19,7 +19,8 @@
 //!    cases, not hex, no runs like `0000`/`1234`, Shannon entropy ≥ 0.7·log2(len), no
 //!    placeholder words (`your`, `example`, `xxxx`, …), not mostly pronounceable words.
 //! 3. **Pairing.** A secret pairs with an id on the same line (positionally within 200 bytes,
-//!    or under a secret-like name anywhere on the line), or within [`PAIR_WINDOW`] lines when
+//!    or under a secret-like name anywhere on the line), alone on one of the two lines below
+//!    the id (a call's arguments split over lines), or within [`PAIR_WINDOW`] lines when
 //!    it is assigned to a secret-like name (`AccessKeySecret`, `access_key_secret`,
 //!    `--access-key-secret`, `*_SK`, …). Each id and each secret is used once, best
 //!    candidates first. Values under names of other things (`sha256`, `signature`, `token`,
@@ -45,6 +46,10 @@ pub const PAIR_WINDOW: usize = 6;
 
 /// Same-line secrets without a secret-like name pair only this close (in bytes) to the id.
 const POSITIONAL_REACH: usize = 200;
+
+/// A secret alone on its line pairs with an id at most this many lines above it
+/// (`AcsClient(\n "LTAI…",\n "secret",\n ...)`).
+const POSITIONAL_LINES: usize = 2;
 
 /// Candidates examined per line on each side of an id's column (bounds the work on
 /// adversarial lines full of tokens).
@@ -182,6 +187,9 @@ struct SecretCand {
     token: Token,
     /// Assigned to a secret-like name (`AccessKeySecret = …`).
     named: bool,
+    /// Alone on its line apart from quotes and punctuation (a positional argument of a call
+    /// split over lines).
+    bare: bool,
     /// The name, for the reason text.
     key: String,
 }
@@ -191,7 +199,8 @@ struct Pairing {
     id: usize,
     /// (line index, index within the line's secrets).
     secret: (usize, usize),
-    /// 0 named on the same line, 1 named within the window, 2 positional on the same line.
+    /// 0 named on the same line, 1 named within the window, 2 positional on the same line,
+    /// 3 positional on its own line just below the id.
     class: u8,
     line_distance: usize,
     /// The secret comes before the id.
@@ -221,7 +230,10 @@ pub fn scan_lines(file: &str, lines: &[(usize, &str)], options: &ScanOptions) ->
                     }
                     let mut key = key_before(line, token.start);
                     // A random-looking "name" is a value (the id itself in `LTAI…:secret`).
-                    if key.len() >= 12 && weakness(key.trim_start_matches('-')).is_none() {
+                    if key.starts_with("LTAI")
+                        || key.starts_with("STS.")
+                        || (key.len() >= 12 && weakness(key.trim_start_matches('-')).is_none())
+                    {
                         key = "";
                     }
                     let named = is_secret_key(key);
@@ -232,6 +244,7 @@ pub fn scan_lines(file: &str, lines: &[(usize, &str)], options: &ScanOptions) ->
                         li,
                         token,
                         named,
+                        bare: context::is_bare(line, token.start, token.end),
                         key: key.to_owned(),
                     });
                 }
@@ -270,6 +283,13 @@ pub fn scan_lines(file: &str, lines: &[(usize, &str)], options: &ScanOptions) ->
                     (true, true) => 0,
                     (false, true) => 1,
                     (true, false) if column_distance <= POSITIONAL_REACH => 2,
+                    (false, false)
+                        if cand.bare
+                            && line_no > id_line
+                            && line_no - id_line <= POSITIONAL_LINES =>
+                    {
+                        3
+                    }
                     _ => continue,
                 };
                 pairings.push(Pairing {
@@ -396,7 +416,7 @@ fn pair_finding(
     let confidence = if example {
         reason.push_str("; marked as an example");
         Confidence::Low
-    } else if p.class == 2 {
+    } else if p.class >= 2 {
         Confidence::Medium
     } else {
         Confidence::High
@@ -538,6 +558,13 @@ mod tests {
             format!("client = AcsClient(\"{ID}\", \"{SECRET}\", \"cn-hangzhou\")"),
             format!("https://x/?AccessKeyId={ID}&AccessKeySecret={SECRET}&a=b"),
             format!("{ID},{SECRET}"),
+            format!(
+                "client = AcsClient(\n    \"{ID}\",\n    \"{SECRET}\",\n    \"cn-hangzhou\",\n)"
+            ),
+            format!("Access Key Id []: {ID}\nAccess Key Secret []: {SECRET}\n"),
+            format!(
+                "{{\"env\": \"{{\\\"AccessKeyId\\\":\\\"{ID}\\\",\\n\\\"AccessKeySecret\\\":\\\"{SECRET}\\\"}}\"}}"
+            ),
         ];
         for t in &texts {
             let f = scan(t);

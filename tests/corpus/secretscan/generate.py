@@ -1080,6 +1080,130 @@ add("mixed/notebook.ipynb", """{
 """)
 
 
+# ---------------------------------------------------------------- second batch (written
+# after the scanner, to check forms it was not tuned on)
+
+add("batch2/black_formatted.py", """from aliyunsdkcore.client import AcsClient
+
+client = AcsClient(
+    "{ID:a}", <<FIND
+    "{SEC:a}",
+    "cn-shanghai",
+)
+""")
+
+add("batch2/SplitCall.java", """class SplitCall {
+    static DefaultAcsClient client() {
+        return new DefaultAcsClient(DefaultProfile.getProfile("cn-hangzhou",
+                "{ID:a}", <<FIND
+                "{SEC:a}"));
+    }
+}
+""")
+
+add("batch2/aliyun-configure.txt", """$ aliyun configure
+Configuring profile 'default' in 'AK' authenticate mode...
+Access Key Id []: {ID:a} <<FIND
+Access Key Secret []: {SEC:a}
+Default Region Id []: cn-hangzhou
+Default Output Format [json]: json (Only support json)
+Default Language [zh|en] en:
+Saving profile[default] ...Done.
+""")
+
+add("batch2/profile.ps1", """$env:ALIBABA_CLOUD_ACCESS_KEY_ID = "{ID:a}" <<FIND
+$env:ALIBABA_CLOUD_ACCESS_KEY_SECRET = "{SEC:a}"
+Write-Host "configured"
+""")
+
+add("batch2/run.sh", """docker run --rm -e ALIBABA_CLOUD_ACCESS_KEY_ID={ID:a} -e ALIBABA_CLOUD_ACCESS_KEY_SECRET={SEC:a} acme/tool:2 sync <<FIND
+""")
+
+add("batch2/Storage.kt", """object Storage {
+    private const val accessKeySecret = "{SEC:a}"
+    private const val accessKeyId = "{ID:a}" <<FIND
+    val client = OSSClientBuilder().build("https://oss-cn-hangzhou.aliyuncs.com", accessKeyId, accessKeySecret)
+}
+""")
+
+add("batch2/keys.html", """<table>
+<tr><th>User</th><th>AccessKey ID</th><th>AccessKey Secret</th></tr>
+<tr><td>ci</td><td>{ID:a}</td><td>{SEC:a}</td></tr> <<FIND
+</table>
+""")
+
+add("batch2/handover.md", """# Handover
+
+| system | AccessKey ID | AccessKey Secret |
+| --- | --- | --- |
+| billing export | {ID:a} | {SEC:a} | <<FIND
+| log shipping | `{ID:b}` | `{SEC:b}` | <<FIND
+| legacy | {ID:c} | (rotated, ask ops) |
+""")
+
+add("batch2/keys.tsv", """name\tid\tsecret
+uploader\t{ID:a}\t{SEC:a} <<FIND
+""")
+
+add("batch2/spaced.json", """{
+  "AccessKeyId": "{ID:a}", <<FIND
+  "Region": "cn-hangzhou",
+  "Endpoint": "ecs.aliyuncs.com",
+  "Timeout": 30,
+  "Retries": 3,
+  "AccessKeySecret": "{SEC:a}"
+}
+""")
+
+add("batch2/sts-credentials.yaml", """credentials:
+  access_key_id: {STS:a} <<FIND
+  access_key_secret: {STSSEC:a}
+  security_token: CAIS{B64:240}
+  expiration: 2026-03-02T11:14:04Z
+""")
+
+add("batch2/test_fixtures.py", """# fake credentials for the unit tests, they were never issued
+ACCESS_KEY_ID = "{ID:fx}"
+ACCESS_KEY_SECRET = "{SEC:fx}"
+""")
+
+add("batch2/patterns.ini", """[human-made]
+access_key_id = LTAI5tAbCdEfGhIjKlMnOpQr
+access_key_secret = Abc123Def456Ghi789Jkl012Mno345
+[keyboard]
+access_key_id = LTAIQwertyUiopAsdfGhJk12
+access_key_secret = QwertyUiop1234AsdfGhjkl5678Zxc
+[repeated]
+access_key_id = LTAIk9Xq2Wk9Xq2Wk9Xq2Wk9
+access_key_secret = Qz8kW3xPmR7vQz8kW3xPmR7vTb2nYh
+""")
+
+add("batch2/supply-chain.txt", """# go.sum
+github.com/aliyun/alibaba-cloud-sdk-go v1.63.0 h1:{B64:43}=
+# requirements.txt
+oss2==2.18.4 --hash=sha256:{HEX64}
+# ssh
+ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{B64:42} deploy@ci
+# base64url without padding next to an id (a session cookie, not a secret)
+Set-Cookie: sid={B62:30}; Path=/; HttpOnly
+user_key_id={ID:lone1}
+""")
+
+add("batch2/vault-refs.yaml", """aliyun:
+  access_key_id: {ID:lone1}
+  access_key_secret: vault:secret/data/aliyun#access_key_secret
+  other_key_id: {ID:lone2}
+  other_secret: ${vault.aliyun.secret}
+""")
+
+add("batch2/rotation.csv", """AccessKeyId,SecretPreview,Status
+{ID:lone1},{B62:4}****,Inactive
+{ID:lone2},{B62:4}...,Active
+""")
+
+add("batch2/minified.js", """!function(){var e="{B64:60}",LTAI{B62:20}=1;window.cfg={k:"{ID:lone1}",h:"{HEX64}",v:"{B62:30}x"}}();
+""")
+
 # ---------------------------------------------------------------- rendering
 
 def render(path, template):
