@@ -183,7 +183,7 @@ pub(crate) fn key_before(line: &str, start: usize) -> &str {
         match bytes.get(i - 1) {
             Some(
                 b' ' | b'\t' | b'"' | b'\'' | b'`' | b':' | b'=' | b'>' | b'(' | b')' | b'[' | b']'
-                | b'{' | b'}' | b',' | b'\\',
+                | b'{' | b'}' | b',' | b'\\' | b'*' | b'|',
             ) => {
                 i -= 1;
                 skipped += 1;
@@ -197,6 +197,14 @@ pub(crate) fn key_before(line: &str, start: usize) -> &str {
         }
     }
     let end = i;
+    // Chinese documentation names the secret 密钥 (often typed 秘钥) or 私钥.
+    if let Some(head) = line.get(..end)
+        && let Some(name) = ["密钥", "秘钥", "私钥"]
+            .iter()
+            .find(|n| head.ends_with(**n))
+    {
+        return line.get(end - name.len()..end).unwrap_or_default();
+    }
     while i > 0
         && end - i < 64
         && bytes
@@ -261,9 +269,10 @@ fn parts(name: &str) -> Vec<String> {
 
 /// A name under which a secret is stored: contains `secret` (`AccessKeySecret`,
 /// `access_key_secret`, `secret_key`, `SecretAccessKey`, `--access-key-secret`) or ends
-/// in the part `sk` (`ALIYUN_SK`, `akSk`).
+/// in the part `sk` (`ALIYUN_SK`, `akSk`), or is the Chinese 密钥 / 秘钥 / 私钥.
 pub(crate) fn is_secret_key(name: &str) -> bool {
-    if name.to_ascii_lowercase().contains("secret") {
+    if name.to_ascii_lowercase().contains("secret") || matches!(name, "密钥" | "秘钥" | "私钥")
+    {
         return true;
     }
     parts(name).last().is_some_and(|p| p == "sk")
@@ -424,6 +433,9 @@ mod tests {
             ),
             ("--access-key-secret V", "--access-key-secret"),
             ("<AccessKeySecret>V", "AccessKeySecret"),
+            ("**AccessKey Secret**: `V`", "Secret"),
+            ("| AccessKeySecret | V |", "AccessKeySecret"),
+            ("AccessKey 密钥：V", "密钥"),
             ("a&AccessKeySecret=V", "AccessKeySecret"),
             ("V", ""),
         ];
@@ -433,6 +445,7 @@ mod tests {
         }
         assert!(is_secret_key("SecretAccessKey"));
         assert!(is_secret_key("ALIYUN_SK"));
+        assert!(is_secret_key("秘钥"));
         assert!(!is_secret_key("disk"));
         assert!(is_other_value_key("commit_sha"));
         assert!(is_other_value_key("SecurityToken"));
