@@ -162,7 +162,7 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut stats = Stats::default();
     // 1. Working tree.
     let mut files = Vec::new();
-    collect_files(&args.path, &mut files, &mut stats);
+    collect_files(&args.path, true, &mut files, &mut stats);
     let mut located: Vec<Located> = Vec::new();
     let mut by_location: HashMap<(PathBuf, String), usize> = HashMap::new();
     for file in files {
@@ -254,18 +254,21 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         located.len()
     );
 
-    // 3. Quarantine.
+    // 3. Quarantine: pairs only (an id reported alone with --lone-ids is not a leak).
     let mut outcomes = Vec::new();
     let mut unreachable = false;
-    if args.quarantine && !located.is_empty() {
-        let profile = resolve_profile(args.profile.as_deref())?;
-        if let Some(path) = &args.ca_cert {
-            let pem =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            reqwest::Certificate::from_pem(&pem)
-                .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
-        }
-        for (id, file, line) in distinct_ids(&located) {
+    let ids = distinct_ids(&located);
+    if args.quarantine && !ids.is_empty() {
+        let profile = match client_setup(args.profile.as_deref(), args.ca_cert.as_deref()) {
+            Ok(p) => p,
+            Err(err) => {
+                // Show what was found before failing on the configuration.
+                print_report(&located, &outcomes, &stats, args.output, false);
+                eprintln!("error: cannot quarantine: {err:#}");
+                return Ok(ExitCode::from(2));
+            }
+        };
+        for (id, file, line) in ids {
             let outcome = quarantine(&profile, &id, &file, line, args.ca_cert.as_deref()).await;
             unreachable |= matches!(outcome, Quarantine::Unreachable(_));
             outcomes.push((id, outcome));
@@ -278,6 +281,17 @@ pub async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         !stats.errors.is_empty(),
         unreachable,
     )))
+}
+
+/// The profile for `--quarantine`, after checking the CA certificate file.
+fn client_setup(profile: Option<&str>, ca_cert: Option<&Path>) -> anyhow::Result<Profile> {
+    let profile = resolve_profile(profile)?;
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", path.display()))?;
+    }
+    Ok(profile)
 }
 
 /// 3 when a quarantine call could not be made; else 1 with findings; else 2 when part of
@@ -297,9 +311,15 @@ fn exit_code(found: bool, io_errors: bool, unreachable: bool) -> u8 {
 // ------------------------------------------------------------------------ files
 
 /// Every regular file under `path` (or `path` itself), in name order; directories in
-/// [`SKIP_DIRS`] and symbolic links are not followed.
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>, stats: &mut Stats) {
-    let meta = match std::fs::symlink_metadata(path) {
+/// [`SKIP_DIRS`] and symbolic links below `path` are not followed (`path` itself is, when
+/// `follow`).
+fn collect_files(path: &Path, follow: bool, out: &mut Vec<PathBuf>, stats: &mut Stats) {
+    let meta = if follow {
+        std::fs::metadata(path)
+    } else {
+        std::fs::symlink_metadata(path)
+    };
+    let meta = match meta {
         Ok(m) => m,
         Err(err) => {
             stats
@@ -341,7 +361,7 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>, stats: &mut Stats) {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| SKIP_DIRS.contains(&n));
             if !skip {
-                collect_files(&child, out, stats);
+                collect_files(&child, false, out, stats);
             }
         } else if kind.is_file() {
             out.push(child);
@@ -637,11 +657,12 @@ fn unquote(path: &str) -> String {
 
 // ------------------------------------------------------------------------ quarantine
 
-/// Each AccessKeyId once, with the first place it was found.
+/// Each AccessKeyId found with a secret, once, with the first place it was found.
 fn distinct_ids(located: &[Located]) -> Vec<(String, String, usize)> {
     let mut seen = std::collections::HashSet::new();
     located
         .iter()
+        .filter(|l| l.finding.secret_preview.is_some())
         .filter(|l| seen.insert(l.finding.access_key_id.clone()))
         .map(|l| {
             (
@@ -978,7 +999,7 @@ mod tests {
         std::fs::write(root.join("big.txt"), "x".repeat(2000)).unwrap();
         let mut stats = Stats::default();
         let mut files = Vec::new();
-        collect_files(root, &mut files, &mut stats);
+        collect_files(root, true, &mut files, &mut stats);
         let names: Vec<String> = files
             .iter()
             .map(|f| f.strip_prefix(root).unwrap().display().to_string())

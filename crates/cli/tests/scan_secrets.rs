@@ -239,3 +239,17 @@ fn quarantine_reports_each_key_and_never_sends_a_secret() {
         assert_no_secret(request);
     }
 }
+
+#[test]
+fn quarantine_without_credentials_still_shows_the_findings() {
+    let Some(dir) = repo() else { return };
+    let output = run(cloudward()
+        .args(["scan-secrets", "--quarantine", "--no-git"])
+        .arg(dir.path())
+        .env("CLOUDWARD_CONFIG_FILE", dir.path().join("none.json")));
+    let (code, stdout, stderr) = outcome(&output);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    assert!(stdout.contains(ID_A), "{stdout}");
+    assert!(stderr.contains("cannot quarantine"), "{stderr}");
+    assert_no_secret(&stdout);
+}
