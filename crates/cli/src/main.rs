@@ -12,6 +12,7 @@ mod client;
 mod configure_cmd;
 mod iam_cmd;
 mod policy_cmd;
+mod scan_cmd;
 mod serve_cmd;
 mod trail_cmd;
 
@@ -69,6 +70,8 @@ enum Command {
         #[command(flatten)]
         common: iam_cmd::Common,
     },
+    /// Find AccessKey pairs in files and git history (exit 1 when any is found).
+    ScanSecrets(scan_cmd::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
                     Command::Rd { command, common } => {
                         report(iam_cmd::run_rd(command, common).await)
                     }
+                    Command::ScanSecrets(args) => report(scan_cmd::run(args).await),
                     Command::Policy(_) | Command::Trail(_) | Command::Configure(_) => {
                         ExitCode::from(2)
                     }

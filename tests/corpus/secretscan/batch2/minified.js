@@ -1,0 +1,1 @@
+!function(){var e="+5lu6HtKpPtYGp7YdRPpW8IaDtu9rIDVzAhQi3mkPsgzGGSwQAcTXSNuDVNx==",LTAIxcKNvAteRAyZzKNBkM93=1;window.cfg={k:"LTAI5tJVlvMzRpMpyjekhV0n",h:"10954406fbc884e2f867b9a8e293b87952055857fe15044c5cee79a32cf64201",v:"Q3Z0KAmmQBJM0vktpp5IioKMmWWxzhx"}}();
