@@ -683,6 +683,7 @@ fn quarantine_params(id: &str, file: &str, line: usize) -> BTreeMap<String, Stri
             "Reason".to_owned(),
             format!("found by cloudward scan-secrets in {file}:{line}"),
         ),
+        ("Source".to_owned(), "scanner".to_owned()),
     ])
 }
 

@@ -44,6 +44,10 @@ fn git(dir: &Path, args: &[&str]) -> bool {
 fn repo() -> Option<tempfile::TempDir> {
     let dir = tempdir();
     if !git(dir.path(), &["init", "-q"]) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "git is required in CI for the history tests"
+        );
         eprintln!("SKIPPED: git is not available");
         return None;
     }
@@ -236,6 +240,7 @@ fn quarantine_reports_each_key_and_never_sends_a_secret() {
             request.contains("Reason=found%20by%20cloudward%20scan-secrets%20in%20"),
             "{request}"
         );
+        assert!(request.contains("Source=scanner"), "{request}");
         assert_no_secret(request);
     }
 }
@@ -252,4 +257,110 @@ fn quarantine_without_credentials_still_shows_the_findings() {
     assert!(stdout.contains(ID_A), "{stdout}");
     assert!(stderr.contains("cannot quarantine"), "{stderr}");
     assert_no_secret(&stdout);
+}
+
+/// `--quarantine` against a real server: the live key found in a file is quarantined (and
+/// then refused a high-risk action), a look-alike that is not this server's key is reported
+/// as not live here.
+#[test]
+fn quarantine_against_a_real_server() {
+    let data = tempdir();
+    let server = common::start(data.path(), common::ServeOpts::default());
+    let created =
+        run(common::client(&server.endpoint()).args(["call", "Ram", "CreateUser", "UserName=ci"]));
+    assert_eq!(outcome(&created).0, Some(0));
+    let attach = run(common::client(&server.endpoint()).args([
+        "call",
+        "Ram",
+        "AttachPolicyToUser",
+        "UserName=ci",
+        "PolicyType=System",
+        "PolicyName=AdministratorAccess",
+    ]));
+    assert_eq!(outcome(&attach).0, Some(0));
+    let key = run(common::client(&server.endpoint()).args([
+        "call",
+        "Ram",
+        "CreateAccessKey",
+        "UserName=ci",
+    ]));
+    let (_, key, _) = outcome(&key);
+    let key: serde_json::Value = serde_json::from_str(&key).unwrap();
+    let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned();
+    let secret = key["AccessKey"]["AccessKeySecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("deploy.sh"),
+        format!(
+            "#!/bin/sh\nexport ALIBABA_CLOUD_ACCESS_KEY_ID={id}\nexport ALIBABA_CLOUD_ACCESS_KEY_SECRET={secret}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("old.ini"),
+        format!("[aliyun]\naccess_key_id = {ID_B}\naccess_key_secret = {SECRET_B}\n"),
+    )
+    .unwrap();
+    let scanned = run(common::client(&server.endpoint())
+        .args(["scan-secrets", "--no-git", "--quarantine", "-o", "json"])
+        .arg(dir.path()));
+    let (code, stdout, stderr) = outcome(&scanned);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains(&secret) && !stderr.contains(&secret));
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut results: Vec<(String, String)> = doc["quarantine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["access_key_id"].as_str().unwrap().to_owned(),
+                q["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    results.sort();
+    let mut expected = vec![
+        (id.clone(), "quarantined".to_owned()),
+        (ID_B.to_owned(), "not live here".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(results, expected);
+
+    let listed =
+        run(common::client(&server.endpoint()).args(["call", "Ram", "ListQuarantinedAccessKeys"]));
+    let (_, listed, _) = outcome(&listed);
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let item = &listed["Quarantines"]["Quarantine"][0];
+    assert_eq!(item["AccessKeyId"], id.as_str());
+    assert_eq!(item["Source"], "scanner");
+    assert!(
+        item["Reason"].as_str().unwrap().contains("deploy.sh:"),
+        "{item}"
+    );
+
+    // The quarantined key may still read but not write.
+    let as_leaked = |args: &[&str]| {
+        let mut cmd = cloudward();
+        cmd.env("CLOUDWARD_ENDPOINT", server.endpoint())
+            .env("CLOUDWARD_ACCESS_KEY_ID", &id)
+            .env("CLOUDWARD_ACCESS_KEY_SECRET", &secret)
+            .env(
+                "CLOUDWARD_CONFIG_FILE",
+                "/nonexistent/cloudward-test/config.json",
+            )
+            .args(args);
+        outcome(&run(&mut cmd))
+    };
+    assert_eq!(as_leaked(&["call", "Ram", "ListUsers"]).0, Some(0));
+    let (code, stdout, stderr) = as_leaked(&["call", "Ram", "CreateUser", "UserName=x"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        format!("{stdout}{stderr}").contains("Forbidden.AccessKeyQuarantined"),
+        "{stdout}{stderr}"
+    );
 }
