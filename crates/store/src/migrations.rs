@@ -73,6 +73,13 @@ CREATE INDEX IF NOT EXISTS access_keys_owner ON access_keys(account_id, owner_ki
         sqlite: crate::sts::MIGRATION_SQLITE,
         postgres: crate::sts::MIGRATION_POSTGRES,
     },
+    // Version 5 is reserved for AccessKey quarantine and idle disabling (developed in
+    // parallel); migrations are applied by version, so 6 may land before 5.
+    Migration {
+        version: 6,
+        sqlite: crate::ram::CONSOLE_MIGRATION,
+        postgres: crate::ram::CONSOLE_MIGRATION,
+    },
 ];
 
 impl Store {
