@@ -234,45 +234,44 @@ async fn run_step(app: &App, req: &Req, step: Step) -> Attempt {
         }
     };
     let state = &app.service;
-    let fields = |names: &[&str]| -> Result<Vec<String>, ApiError> {
-        names
-            .iter()
-            .map(|n| string_field(&body, n).map(str::to_owned))
-            .collect()
-    };
-    let bad = |err: ApiError, login: Option<&str>| Attempt {
+    let result: Result<Attempt, ApiError> = async {
+        let field = |name: &str| string_field(&body, name);
+        Ok(match step {
+            Step::Password => {
+                let (login, password) = (field("LoginAccount")?, field("Password")?);
+                signin::sign_in_password(state, login, password, &client).await
+            }
+            Step::Mfa => {
+                let (ticket, code) = (field("Ticket")?, field("AuthenticationCode")?);
+                signin::sign_in_mfa(state, ticket, code, &client).await
+            }
+            Step::BindMfa => {
+                let ticket = field("Ticket")?;
+                let (code1, code2) = (field("AuthenticationCode1")?, field("AuthenticationCode2")?);
+                signin::sign_in_bind_mfa(state, ticket, code1, code2, &client).await
+            }
+            Step::ChangePassword => {
+                let (ticket, password) = (field("Ticket")?, field("NewPassword")?);
+                signin::sign_in_change_password(state, ticket, password, &client).await
+            }
+        })
+    }
+    .await;
+    result.unwrap_or_else(|err| Attempt {
         facts: signin::AttemptFacts {
             step: step_name(step),
-            login_account: login.unwrap_or("").chars().take(128).collect(),
+            login_account: body
+                .get("LoginAccount")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .chars()
+                .take(128)
+                .collect(),
             ..Default::default()
         },
         result: Err(err),
         retry_ticket: None,
-    };
-    match step {
-        Step::Password => match fields(&["LoginAccount", "Password"]) {
-            Ok(v) => {
-                let password = Zeroizing::new(v[1].clone());
-                signin::sign_in_password(state, &v[0], &password, &client).await
-            }
-            Err(err) => bad(err, body.get("LoginAccount").and_then(Value::as_str)),
-        },
-        Step::Mfa => match fields(&["Ticket", "AuthenticationCode"]) {
-            Ok(v) => signin::sign_in_mfa(state, &v[0], &v[1], &client).await,
-            Err(err) => bad(err, None),
-        },
-        Step::BindMfa => match fields(&["Ticket", "AuthenticationCode1", "AuthenticationCode2"]) {
-            Ok(v) => signin::sign_in_bind_mfa(state, &v[0], &v[1], &v[2], &client).await,
-            Err(err) => bad(err, None),
-        },
-        Step::ChangePassword => match fields(&["Ticket", "NewPassword"]) {
-            Ok(v) => {
-                let password = Zeroizing::new(v[1].clone());
-                signin::sign_in_change_password(state, &v[0], &password, &client).await
-            }
-            Err(err) => bad(err, None),
-        },
-    }
+    })
 }
 
 fn step_name(step: Step) -> &'static str {
