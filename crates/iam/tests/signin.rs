@@ -217,13 +217,22 @@ async fn forced_password_change_during_signin_obeys_the_policy_and_history() {
     .await;
     let first = password(&env, "cid", PASSWORD, &local()).await;
     assert_eq!(code_of(&first), "ChangePassword");
-    let again = signin::sign_in_change_password(&env.state, &ticket(&first), PASSWORD, &local()).await;
+    let again =
+        signin::sign_in_change_password(&env.state, &ticket(&first), PASSWORD, &local()).await;
     assert_eq!(code_of(&again), "InvalidParameter.Password.Reused");
     // A correctable error hands out a fresh ticket for the same step.
-    let retry = again.retry_ticket.as_ref().expect("retry ticket").to_string();
+    let retry = again
+        .retry_ticket
+        .as_ref()
+        .expect("retry ticket")
+        .to_string();
     let weak = signin::sign_in_change_password(&env.state, &retry, "weak", &local()).await;
     assert_eq!(code_of(&weak), "InvalidParameter.Password.TooWeak");
-    let retry = weak.retry_ticket.as_ref().expect("retry ticket").to_string();
+    let retry = weak
+        .retry_ticket
+        .as_ref()
+        .expect("retry ticket")
+        .to_string();
     let done =
         signin::sign_in_change_password(&env.state, &retry, "Changed-Passw0rd", &local()).await;
     let s = session(done);
@@ -347,13 +356,20 @@ async fn unknown_users_inactive_profiles_expiry_and_networks() {
             let e = a.result.as_ref().unwrap_err();
             assert_eq!(
                 (e.code.as_str(), e.message.as_str()),
-                ("Signin.Failed", "The account name or the password is incorrect."),
+                (
+                    "Signin.Failed",
+                    "The account name or the password is incorrect."
+                ),
                 "{backend} {login_name}"
             );
         }
         // Account alias, with and without the logon domain suffix.
         ok(&env, "SetAccountAlias", &[("AccountAlias", "example-corp")]).await;
-        for name in ["ivy@example-corp", "ivy@example-corp.onaliyun.com", "ivy@Example-Corp"] {
+        for name in [
+            "ivy@example-corp",
+            "ivy@example-corp.onaliyun.com",
+            "ivy@Example-Corp",
+        ] {
             let a = signin::sign_in_password(&env.state, name, PASSWORD, &local()).await;
             assert_eq!(code_of(&a), "Session", "{backend} {name}");
         }
@@ -401,7 +417,11 @@ async fn unknown_users_inactive_profiles_expiry_and_networks() {
         ok(&env, "SetPasswordPolicy", &[("MaxPasswordAge", "30")]).await;
         clock.set_ms(START_MS + 31 * 86_400_000);
         let expired = password(&env, "ivy", PASSWORD, &local()).await;
-        assert_eq!(code_of(&expired), Stage::ChangePassword.as_str(), "{backend}");
+        assert_eq!(
+            code_of(&expired),
+            Stage::ChangePassword.as_str(),
+            "{backend}"
+        );
         // With HardExpiry: refused until an administrator resets it.
         ok(&env, "SetPasswordPolicy", &[("HardExpiry", "true")]).await;
         let hard = password(&env, "ivy", PASSWORD, &local()).await;
@@ -534,9 +554,13 @@ async fn mfa_bind_then_verify_with_single_use_tickets_and_codes() {
         let stale = signin::sign_in_mfa(&env.state, "not-a-ticket", &next_code, &local()).await;
         assert_eq!(code_of(&stale), "Signin.InvalidTicket");
         let third = password(&env, "max", PASSWORD, &local()).await;
-        let wrong_stage =
-            signin::sign_in_change_password(&env.state, &ticket(&third), "Other-Passw0rd1", &local())
-                .await;
+        let wrong_stage = signin::sign_in_change_password(
+            &env.state,
+            &ticket(&third),
+            "Other-Passw0rd1",
+            &local(),
+        )
+        .await;
         assert_eq!(code_of(&wrong_stage), "Signin.InvalidTicket");
         let fourth = password(&env, "max", PASSWORD, &local()).await;
         clock.set_ms(START_MS + 30_000 + signin::TICKET_TTL_MS);
@@ -557,7 +581,10 @@ async fn mfa_bind_then_verify_with_single_use_tickets_and_codes() {
             &[("EnforceMFAForLogin", "false")],
         )
         .await;
-        assert_eq!(code_of(&password(&env, "max", PASSWORD, &local()).await), "MFA");
+        assert_eq!(
+            code_of(&password(&env, "max", PASSWORD, &local()).await),
+            "MFA"
+        );
         user(&env, "nomfa", false).await;
         let plain = session(password(&env, "nomfa", PASSWORD, &local()).await);
         assert!(!plain.record.mfa_present);
@@ -577,7 +604,10 @@ async fn sessions_expire_and_are_listed_and_revoked() {
         .await;
         let a = session(password(&env, "sam", PASSWORD, &local()).await);
         let b = session(password(&env, "sam", PASSWORD, &client("192.0.2.9")).await);
-        assert_eq!(a.record.expires_at_ms - a.record.created_at_ms, 2 * 3_600_000);
+        assert_eq!(
+            a.record.expires_at_ms - a.record.created_at_ms,
+            2 * 3_600_000
+        );
         let live = signin::session_for_token(&env.state, &a.token)
             .await
             .unwrap()
@@ -596,7 +626,9 @@ async fn sessions_expire_and_are_listed_and_revoked() {
         );
 
         let listed = ok(&env, "ListConsoleSessions", &[("UserName", "sam")]).await;
-        let items = listed["ConsoleSessions"]["ConsoleSession"].as_array().unwrap();
+        let items = listed["ConsoleSessions"]["ConsoleSession"]
+            .as_array()
+            .unwrap();
         assert_eq!(items.len(), 2, "{backend}: {listed}");
         assert_eq!(items[0]["UserName"], "sam");
         assert!(!listed.to_string().contains(a.token.as_str()));
@@ -640,7 +672,12 @@ async fn sessions_expire_and_are_listed_and_revoked() {
         // Expiry.
         let c = session(password(&env, "sam", PASSWORD, &local()).await);
         clock.set_ms(START_MS + 2 * 3_600_000 - 1);
-        assert!(signin::session_for_token(&env.state, &c.token).await.unwrap().is_some());
+        assert!(
+            signin::session_for_token(&env.state, &c.token)
+                .await
+                .unwrap()
+                .is_some()
+        );
         clock.set_ms(START_MS + 2 * 3_600_000);
         assert!(
             signin::session_for_token(&env.state, &c.token)
@@ -657,10 +694,20 @@ async fn sessions_expire_and_are_listed_and_revoked() {
             &[("UserName", "sam"), ("Password", "Another-Passw0rd")],
         )
         .await;
-        assert!(signin::session_for_token(&env.state, &d.token).await.unwrap().is_none());
+        assert!(
+            signin::session_for_token(&env.state, &d.token)
+                .await
+                .unwrap()
+                .is_none()
+        );
         // Sign-out ends exactly that session.
         let e = session(password(&env, "sam", "Another-Passw0rd", &local()).await);
         assert!(signin::sign_out(&env.state, &e.token).await.unwrap());
-        assert!(signin::session_for_token(&env.state, &e.token).await.unwrap().is_none());
+        assert!(
+            signin::session_for_token(&env.state, &e.token)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

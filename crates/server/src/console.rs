@@ -150,7 +150,9 @@ fn string_field<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str,
         Some(Value::String(_)) | None => Err(ApiError::new(
             "MissingParameter",
             400,
-            format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
+            format!(
+                "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+            ),
         )),
         Some(_) => Err(ApiError::new(
             "InvalidParameter",
@@ -587,8 +589,11 @@ pub async fn signout(
     match result {
         Err(err) => error_response(&app, &err, &request_id),
         Ok(()) => {
-            let mut response =
-                json_response(StatusCode::OK, &json!({ "RequestId": request_id }), &request_id);
+            let mut response = json_response(
+                StatusCode::OK,
+                &json!({ "RequestId": request_id }),
+                &request_id,
+            );
             if let Some(cookie) = session_cookie("", 0, req.tls) {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
@@ -649,8 +654,14 @@ pub async fn call(
     let prepared = async {
         let body = req.json();
         if let Ok(body) = &body {
-            outcome.version = body.get("Version").and_then(Value::as_str).map(str::to_owned);
-            outcome.action = body.get("Action").and_then(Value::as_str).map(str::to_owned);
+            outcome.version = body
+                .get("Version")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            outcome.action = body
+                .get("Action")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
         }
         let (token, subject) = current_session(&app, &req).await?;
         // Until the CSRF check passes the caller is not authenticated for this request;

@@ -301,7 +301,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/signin", get(console::page))
         .route("/console/api/signin", post(console::signin_password))
         .route("/console/api/signin/mfa", post(console::signin_mfa))
-        .route("/console/api/signin/bind-mfa", post(console::signin_bind_mfa))
+        .route(
+            "/console/api/signin/bind-mfa",
+            post(console::signin_bind_mfa),
+        )
         .route(
             "/console/api/signin/change-password",
             post(console::signin_change_password),

@@ -251,7 +251,15 @@ async fn process(
             return outcome;
         }
     };
-    dispatch(app, caller, &signed.version, &signed.action, signed.params, &mut outcome).await;
+    dispatch(
+        app,
+        caller,
+        &signed.version,
+        &signed.action,
+        signed.params,
+        &mut outcome,
+    )
+    .await;
     outcome
 }
 

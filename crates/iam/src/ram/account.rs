@@ -189,12 +189,24 @@ pub fn network_allows(masks: &str, ip: IpAddr) -> bool {
             continue;
         };
         let (bits, ip_bits, net_bits) = match (ip, net) {
-            (IpAddr::V4(a), IpAddr::V4(n)) => (32u32, u128::from(u32::from(a)) << 96, u128::from(u32::from(n)) << 96),
+            (IpAddr::V4(a), IpAddr::V4(n)) => (
+                32u32,
+                u128::from(u32::from(a)) << 96,
+                u128::from(u32::from(n)) << 96,
+            ),
             (IpAddr::V6(a), IpAddr::V6(n)) => (128u32, u128::from(a), u128::from(n)),
             _ => continue,
         };
-        let len = if prefix.is_empty() { bits } else { prefix.parse::<u32>().unwrap_or(bits).min(bits) };
-        let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+        let len = if prefix.is_empty() {
+            bits
+        } else {
+            prefix.parse::<u32>().unwrap_or(bits).min(bits)
+        };
+        let mask = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - len)
+        };
         if ip_bits & mask == net_bits & mask {
             return true;
         }

@@ -142,7 +142,10 @@ pub(super) async fn password_policy(call: &Call<'_>) -> Result<PasswordPolicy, A
 }
 
 /// The password policy of `account_id` (defaults if never set).
-pub async fn password_policy_of(store: &Store, account_id: &str) -> Result<PasswordPolicy, ApiError> {
+pub async fn password_policy_of(
+    store: &Store,
+    account_id: &str,
+) -> Result<PasswordPolicy, ApiError> {
     let stored = store
         .get_ram_setting(account_id, PASSWORD_POLICY)
         .await
@@ -212,7 +215,9 @@ fn profile_not_exist() -> ApiError {
     )
 }
 
-fn parse_status(params: &cloudward_service::Params) -> Result<Option<LoginProfileStatus>, ApiError> {
+fn parse_status(
+    params: &cloudward_service::Params,
+) -> Result<Option<LoginProfileStatus>, ApiError> {
     match optional(params, "Status") {
         None => Ok(None),
         Some(text) => LoginProfileStatus::parse(text).map(Some).ok_or_else(|| {
@@ -280,7 +285,8 @@ pub(super) fn create_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
         let status = parse_status(p)?.unwrap_or(LoginProfileStatus::Active);
         let store = &call.state.store;
         let policy = password_policy(&call).await?;
-        let hash = check_new_password(store, &policy, account(&call), &user.user_id, password).await?;
+        let hash =
+            check_new_password(store, &policy, account(&call), &user.user_id, password).await?;
         let now = util::now_ms(call.state);
         let profile = LoginProfileRecord {
             account_id: account(&call).to_owned(),
@@ -306,7 +312,14 @@ pub(super) fn create_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
                 ),
                 other => util::store_error(other),
             })?;
-        remember_password(store, account(&call), &user.user_id, &profile.password_hash, now).await?;
+        remember_password(
+            store,
+            account(&call),
+            &user.user_id,
+            &profile.password_hash,
+            now,
+        )
+        .await?;
         Ok(json!({ "LoginProfile": profile_json(&user.user_name, &profile) }))
     })
 }

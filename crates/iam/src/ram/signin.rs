@@ -435,7 +435,11 @@ struct Subject {
     preference: SecurityPreference,
 }
 
-async fn load_subject(store: &Store, account_id: &str, user_id: &str) -> Result<Option<Subject>, ApiError> {
+async fn load_subject(
+    store: &Store,
+    account_id: &str,
+    user_id: &str,
+) -> Result<Option<Subject>, ApiError> {
     let Some(user) = store
         .get_user_by_id(account_id, user_id)
         .await
@@ -543,14 +547,41 @@ async fn password_step(
         .await
         .map_err(util::store_error)?;
     if let Some(device) = device {
-        return issue_ticket(store, &subject, Stage::Mfa, false, Some(device.device_name), None, now).await;
+        return issue_ticket(
+            store,
+            &subject,
+            Stage::Mfa,
+            false,
+            Some(device.device_name),
+            None,
+            now,
+        )
+        .await;
     }
     if subject.preference.enforce_mfa_for_login || subject.profile.mfa_bind_required {
         let (device_name, material) = create_signin_device(state, &subject, now).await?;
-        return issue_ticket(store, &subject, Stage::BindMfa, false, Some(device_name), Some(material), now).await;
+        return issue_ticket(
+            store,
+            &subject,
+            Stage::BindMfa,
+            false,
+            Some(device_name),
+            Some(material),
+            now,
+        )
+        .await;
     }
     if change {
-        return issue_ticket(store, &subject, Stage::ChangePassword, false, None, None, now).await;
+        return issue_ticket(
+            store,
+            &subject,
+            Stage::ChangePassword,
+            false,
+            None,
+            None,
+            now,
+        )
+        .await;
     }
     issue_session(state, &subject, false, client, now).await
 }
@@ -598,12 +629,23 @@ async fn create_signin_device(
     let store = &state.store;
     let acct = &subject.user.account_id;
     let mut name = subject.user.user_name.clone();
-    if let Some(existing) = store.get_mfa_device(acct, &name).await.map_err(util::store_error)? {
+    if let Some(existing) = store
+        .get_mfa_device(acct, &name)
+        .await
+        .map_err(util::store_error)?
+    {
         if existing.user_id.is_none() {
-            store.delete_mfa_device(acct, &name).await.map_err(util::store_error)?;
+            store
+                .delete_mfa_device(acct, &name)
+                .await
+                .map_err(util::store_error)?;
         } else {
             let suffix = random_bytes::<3>().map_err(|_| internal())?;
-            name = format!("{}-{}", name.chars().take(56).collect::<String>(), hex(&suffix));
+            name = format!(
+                "{}-{}",
+                name.chars().take(56).collect::<String>(),
+                hex(&suffix)
+            );
         }
     }
     let serial = format!("acs:ram::{acct}:mfa/{name}");
@@ -631,7 +673,9 @@ async fn create_signin_device(
     if !inserted {
         return Err(util::limit_exceeded(
             "VirtualMFADevice",
-            format!("The count of virtual MFA devices beyond the current limits ({MAX_MFA_DEVICES})."),
+            format!(
+                "The count of virtual MFA devices beyond the current limits ({MAX_MFA_DEVICES})."
+            ),
         ));
     }
     let base32 = Zeroizing::new(totp::base32_encode(seed.as_slice()));
@@ -726,7 +770,16 @@ async fn after_mfa(
 ) -> Result<Next, ApiError> {
     let now = now(state);
     if must_change(&subject.policy, &subject.profile, now)? {
-        return issue_ticket(&state.store, subject, Stage::ChangePassword, true, None, None, now).await;
+        return issue_ticket(
+            &state.store,
+            subject,
+            Stage::ChangePassword,
+            true,
+            None,
+            None,
+            now,
+        )
+        .await;
     }
     issue_session(state, subject, true, client, now).await
 }
@@ -739,7 +792,17 @@ async fn retry(
 ) -> Option<Zeroizing<String>> {
     let stage = Stage::parse(&record.stage)?;
     let now = now(state);
-    match issue_ticket(&state.store, subject, stage, record.mfa_verified, record.device_name.clone(), None, now).await {
+    match issue_ticket(
+        &state.store,
+        subject,
+        stage,
+        record.mfa_verified,
+        record.device_name.clone(),
+        None,
+        now,
+    )
+    .await
+    {
         Ok(Next::Step { ticket, .. }) => Some(ticket),
         _ => None,
     }
@@ -756,7 +819,10 @@ fn check_code_format(code: &str) -> Result<(), ApiError> {
     }
 }
 
-fn device_seed(state: &ServiceState, device: &MfaDeviceRecord) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+fn device_seed(
+    state: &ServiceState,
+    device: &MfaDeviceRecord,
+) -> Result<Zeroizing<Vec<u8>>, ApiError> {
     state
         .secrets
         .open(&device.seed_ciphertext, device.serial_number.as_bytes())
@@ -765,7 +831,12 @@ fn device_seed(state: &ServiceState, device: &MfaDeviceRecord) -> Result<Zeroizi
 }
 
 /// Step 2a: a code of the bound MFA device.
-pub async fn sign_in_mfa(state: &ServiceState, ticket: &str, code: &str, client: &Client) -> Attempt {
+pub async fn sign_in_mfa(
+    state: &ServiceState,
+    ticket: &str,
+    code: &str,
+    client: &Client,
+) -> Attempt {
     let mut facts = AttemptFacts {
         step: Stage::Mfa.as_str(),
         ..AttemptFacts::default()
@@ -797,7 +868,8 @@ pub async fn sign_in_mfa(state: &ServiceState, ticket: &str, code: &str, client:
             None => false,
         };
         if !accepted {
-            let lock = record_failure(store, &subject.policy, &subject.profile, client, now).await?;
+            let lock =
+                record_failure(store, &subject.policy, &subject.profile, client, now).await?;
             return Err(lock.unwrap_or_else(code_fail));
         }
         after_mfa(state, &subject, client).await
@@ -839,13 +911,20 @@ pub async fn sign_in_bind_mfa(
         let step = totp::step_at(now.div_euclid(1000));
         let Some(used) = totp::verify_consecutive(&seed, step, code1, code2, device.last_used_step)
         else {
-            let lock = record_failure(store, &subject.policy, &subject.profile, client, now).await?;
+            let lock =
+                record_failure(store, &subject.policy, &subject.profile, client, now).await?;
             return Err(lock.unwrap_or_else(code_fail));
         };
         let bound = store
             .bind_mfa_device(acct, device_name, &subject.user.user_id, now, used)
             .await
-            .map_err(|e| super::conflict(e, "User.MFADevice", "The user has already bound an MFA device."))?;
+            .map_err(|e| {
+                super::conflict(
+                    e,
+                    "User.MFADevice",
+                    "The user has already bound an MFA device.",
+                )
+            })?;
         if !bound {
             return Err(invalid_ticket());
         }
@@ -866,10 +945,11 @@ pub async fn sign_in_change_password(
         step: Stage::ChangePassword.as_str(),
         ..AttemptFacts::default()
     };
-    let (record, subject) = match take_ticket(state, ticket, Stage::ChangePassword, &mut facts).await {
-        Ok(pair) => pair,
-        Err(err) => return Attempt::fail(facts, err),
-    };
+    let (record, subject) =
+        match take_ticket(state, ticket, Stage::ChangePassword, &mut facts).await {
+            Ok(pair) => pair,
+            Err(err) => return Attempt::fail(facts, err),
+        };
     let outcome = async {
         let store = &state.store;
         let acct = &subject.user.account_id;
@@ -1022,7 +1102,11 @@ pub(super) fn list_console_sessions(call: Call<'_>) -> HandlerFuture<'_> {
         let acct = account(&call);
         let user = optional_user_id(&call).await?;
         let sessions = store
-            .list_console_sessions(acct, user.as_ref().map(|u| u.user_id.as_str()), now(call.state))
+            .list_console_sessions(
+                acct,
+                user.as_ref().map(|u| u.user_id.as_str()),
+                now(call.state),
+            )
             .await
             .map_err(util::store_error)?;
         let mut items: Vec<Value> = Vec::with_capacity(sessions.len());

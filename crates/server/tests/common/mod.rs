@@ -86,13 +86,26 @@ pub async fn start() -> TestServer {
 
 /// A server with `config`; `supply` chooses between the supplied and a generated root key.
 pub async fn start_with(config: ServerConfig, supply: bool) -> Result<TestServer, ServeError> {
+    start_with_clock(config, supply, system_clock()).await
+}
+
+/// A server on a fresh temp dir with the supplied root key and the given clock.
+pub async fn start_clocked(clock: std::sync::Arc<dyn cloudward_service::Clock>) -> TestServer {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut server = start_with_clock(cfg, true, clock).await.unwrap();
+    server._tmp = Some(tmp);
+    server
+}
+
+/// As [`start_with`], with the given clock.
+pub async fn start_with_clock(
+    config: ServerConfig,
+    supply: bool,
+    clock: std::sync::Arc<dyn cloudward_service::Clock>,
+) -> Result<TestServer, ServeError> {
     let data_dir = config.data_dir.clone();
-    let server = Server::prepare(
-        config,
-        if supply { supplied() } else { None },
-        system_clock(),
-    )
-    .await?;
+    let server = Server::prepare(config, if supply { supplied() } else { None }, clock).await?;
     let addr = server.local_addr()?;
     let account_id = server.bootstrap.account_id.clone();
     let generated_root_key = server

@@ -371,7 +371,10 @@ impl Store {
     }
 
     /// Stores a sign-in ticket (and drops tickets that expired before `ticket.created_at_ms`).
-    pub async fn insert_signin_ticket(&self, ticket: &SigninTicketRecord) -> Result<(), StoreError> {
+    pub async fn insert_signin_ticket(
+        &self,
+        ticket: &SigninTicketRecord,
+    ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             sqlx::query("DELETE FROM ram_signin_tickets WHERE expires_at_ms <= $1")
                 .bind(ticket.created_at_ms)

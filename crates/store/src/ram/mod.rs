@@ -28,8 +28,8 @@ mod settings;
 mod system;
 mod users;
 
-pub use console::{ConsoleSessionRecord, PASSWORD_HISTORY_KEEP, SigninTicketRecord};
 pub(crate) use console::MIGRATION as CONSOLE_MIGRATION;
+pub use console::{ConsoleSessionRecord, PASSWORD_HISTORY_KEEP, SigninTicketRecord};
 pub use credentials::{LoginProfileRecord, LoginProfileStatus, MfaDeviceRecord};
 pub use groups::{GroupMembership, GroupRecord};
 pub use policies::{
