@@ -185,7 +185,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
-fn profile_json(user_name: &str, profile: &LoginProfileRecord) -> Value {
+fn profile_json(user_name: &str, profile: &LoginProfileRecord, now_ms: i64) -> Value {
     let mut body = json!({
         "UserName": user_name,
         "PasswordResetRequired": profile.password_reset_required,
@@ -199,10 +199,10 @@ fn profile_json(user_name: &str, profile: &LoginProfileRecord) -> Value {
         super::set(&mut body, "LastLoginTime", json!(util::iso8601(at)));
     }
     // Cloudward extension: why sign-in is refused, so an administrator knows to reset.
-    let now_locked = profile.leak_locked_at_ms.is_some();
-    if now_locked {
+    if profile.leak_locked_at_ms.is_some() {
         super::set(&mut body, "LockReason", json!("PasswordLeakSuspected"));
-    } else if let Some(until) = profile.locked_until_ms {
+    } else if let Some(until) = profile.locked_until_ms.filter(|&until| until > now_ms) {
+        super::set(&mut body, "LockReason", json!("TooManyAttempts"));
         super::set(&mut body, "LockedUntil", json!(util::iso8601(until)));
     }
     body
@@ -320,7 +320,7 @@ pub(super) fn create_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
             now,
         )
         .await?;
-        Ok(json!({ "LoginProfile": profile_json(&user.user_name, &profile) }))
+        Ok(json!({ "LoginProfile": profile_json(&user.user_name, &profile, now) }))
     })
 }
 
@@ -339,7 +339,8 @@ async fn existing_profile(call: &Call<'_>) -> Result<(String, LoginProfileRecord
 pub(super) fn get_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let (name, profile) = existing_profile(&call).await?;
-        Ok(json!({ "LoginProfile": profile_json(&name, &profile) }))
+        let now = util::now_ms(call.state);
+        Ok(json!({ "LoginProfile": profile_json(&name, &profile, now) }))
     })
 }
 
@@ -397,7 +398,7 @@ pub(super) fn update_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
                 .await
                 .map_err(util::store_error)?;
         }
-        Ok(json!({ "LoginProfile": profile_json(&name, &profile) }))
+        Ok(json!({ "LoginProfile": profile_json(&name, &profile, now) }))
     })
 }
 
