@@ -551,3 +551,66 @@ async fn console_signin_end_to_end() {
     let _tmp = server.take_tmp();
     server.stop().await.unwrap();
 }
+
+/// The redaction lists name every sign-in secret: the iam list passed to
+/// `AuditLog::record` and the trail registry entry both redact them, wherever they appear.
+#[test]
+fn signin_secret_fields_are_redacted() {
+    use cloudward_trail::redact::{REDACTED, secret_fields};
+    let registry = secret_fields(
+        cloudward_server::console::SIGNIN_SERVICE_NAME,
+        "ConsoleSignin",
+    );
+    for field in cloudward_iam::ram::SIGNIN_SECRETS {
+        assert!(
+            registry.contains(field),
+            "{field} not in the trail registry"
+        );
+    }
+    let params: cloudward_service::Params = cloudward_iam::ram::SIGNIN_SECRETS
+        .iter()
+        .map(|f| ((*f).to_owned(), format!("secret-{f}")))
+        .chain([("LoginAccount".to_owned(), "alice@1".to_owned())])
+        .collect();
+    let context = cloudward_service::RequestContext {
+        request_id: "R".to_owned(),
+        source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+        secure_transport: false,
+        received_at: time::OffsetDateTime::now_utc(),
+        user_agent: "t".to_owned(),
+        mfa_present: false,
+    };
+    let ok = json!({"Ticket": "secret-ticket", "SessionId": "cs-1"});
+    let facts = cloudward_audit::CallFacts {
+        spec: None,
+        version: None,
+        action: Some("ConsoleSignin"),
+        product: Some(cloudward_server::console::SIGNIN_SERVICE_NAME),
+        caller: None,
+        claimed_account: None,
+        claimed_access_key_id: None,
+        params: Some(&params),
+        result: Ok(&ok),
+        context: &context,
+        region: "cn-hangzhou",
+    };
+    let mut event = cloudward_audit::build_event(&facts).unwrap();
+    event.response_elements = Some(ok.clone());
+    // With the registry alone (no extra list) and with the list alone (another service name).
+    let by_registry = event.clone().redact_with(&[]).unwrap().into_inner();
+    let mut renamed = event;
+    renamed.service_name = "Other".to_owned();
+    let by_list = renamed
+        .redact_with(cloudward_iam::ram::SIGNIN_SECRETS)
+        .unwrap()
+        .into_inner();
+    for redacted in [by_registry, by_list] {
+        for field in cloudward_iam::ram::SIGNIN_SECRETS {
+            assert_eq!(redacted.request_parameters[*field], REDACTED, "{field}");
+        }
+        assert_eq!(redacted.request_parameters["LoginAccount"], "alice@1");
+        let response = redacted.response_elements.unwrap();
+        assert_eq!(response["Ticket"], REDACTED);
+        assert_eq!(response["SessionId"], "cs-1");
+    }
+}
