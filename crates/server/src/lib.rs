@@ -1,5 +1,5 @@
-//! HTTP wiring of the control plane: the RPC endpoint, `/healthz`, `/metrics`, TLS and
-//! graceful shutdown.
+//! HTTP wiring of the control plane: the RPC endpoint, the console sign-in page and session
+//! API ([`console`]), `/healthz`, `/metrics`, TLS and graceful shutdown.
 //!
 //! Request path (see ARCHITECTURE.md): [`rpc::handle`] → protocol parse →
 //! [`auth::Authenticator`] → registry lookup → `Authorizer` → handler → `cloudward_audit::AuditLog`
@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod metrics;
 pub mod nonce;
 pub mod protection;
@@ -20,7 +21,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use cloudward_iam::authz::IamPolicySource;
 use cloudward_iam::bootstrap::{Bootstrap, SuppliedRootKey, ensure_management_account};
 use cloudward_protocol::Limits;
@@ -308,6 +309,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/", any(rpc::handle))
+        .route("/signin", get(console::page))
+        .route("/console/api/signin", post(console::signin_password))
+        .route("/console/api/signin/mfa", post(console::signin_mfa))
+        .route(
+            "/console/api/signin/bind-mfa",
+            post(console::signin_bind_mfa),
+        )
+        .route(
+            "/console/api/signin/change-password",
+            post(console::signin_change_password),
+        )
+        .route("/console/api/session", get(console::session))
+        .route("/console/api/signout", post(console::signout))
+        .route("/console/api/call", post(console::call))
         .with_state(app)
 }
 

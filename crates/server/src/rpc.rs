@@ -1,5 +1,10 @@
 //! The RPC endpoint: every call goes through [`handle`], which authenticates, routes,
 //! authorizes, runs the handler, records the audit event and renders the answer.
+//!
+//! Everything after authentication is shared with console calls (`crate::console`):
+//! [`dispatch`] (route → authorize → handler) and [`respond`] (render → exactly one
+//! durable audit event → response), so a call made from a console session is decided,
+//! run and audited exactly like a signed one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,15 +34,31 @@ pub struct ConnInfo {
 }
 
 /// What one call produced, gathered for the response and the audit event.
-struct Outcome {
-    result: Result<Value, ApiError>,
-    format: ResponseFormat,
-    version: Option<String>,
-    action: Option<String>,
-    spec: Option<ActionSpec>,
-    caller: Option<Authenticated>,
-    partial: PartialIdentity,
-    params: Option<cloudward_service::Params>,
+pub(crate) struct Outcome {
+    pub(crate) result: Result<Value, ApiError>,
+    pub(crate) format: ResponseFormat,
+    pub(crate) version: Option<String>,
+    pub(crate) action: Option<String>,
+    pub(crate) spec: Option<ActionSpec>,
+    pub(crate) caller: Option<Authenticated>,
+    pub(crate) partial: PartialIdentity,
+    pub(crate) params: Option<cloudward_service::Params>,
+}
+
+impl Outcome {
+    /// Nothing known yet (JSON answer).
+    pub(crate) fn empty() -> Self {
+        Self {
+            result: Ok(Value::Null),
+            format: ResponseFormat::Json,
+            version: None,
+            action: None,
+            spec: None,
+            caller: None,
+            partial: PartialIdentity::default(),
+            params: None,
+        }
+    }
 }
 
 /// Axum handler for `/`.
@@ -69,7 +90,20 @@ pub async fn handle(
     };
 
     let outcome = process(&app, &parts, body, context.clone()).await;
+    let response = respond(&app, outcome, &context, started).await;
+    app.metrics.in_flight(-1);
+    response
+}
 
+/// Renders the answer of a call, records its one audit event — durable before the
+/// response is returned; if recording fails the call fails — and observes metrics.
+pub(crate) async fn respond(
+    app: &App,
+    outcome: Outcome,
+    context: &RequestContext,
+    started: Instant,
+) -> Response {
+    let request_id = context.request_id.clone();
     let known_action = outcome.spec.map(|s| s.name).unwrap_or("unknown");
     let (status, content_type, bytes, code) = match &outcome.result {
         Ok(value) => {
@@ -97,7 +131,7 @@ pub async fn handle(
     };
 
     // Invariant: exactly one durable audit event per call, before the response leaves.
-    let recorded = match audit_event(&app, &outcome, &context) {
+    let recorded = match audit_event(app, &outcome, context) {
         Ok(event) => {
             app.audit
                 .record(
@@ -132,7 +166,6 @@ pub async fn handle(
     };
 
     app.metrics.observe(known_action, &code, started.elapsed());
-    app.metrics.in_flight(-1);
     tracing::debug!(request_id = %request_id, action = known_action, code = %code, "rpc call");
     let mut response = (status, bytes).into_response();
     let headers = response.headers_mut();
@@ -166,16 +199,7 @@ async fn process(
         header_pairs.push(("host".to_owned(), authority.as_str().to_owned()));
     }
     let query = parts.uri.query().unwrap_or("");
-    let mut outcome = Outcome {
-        result: Ok(Value::Null),
-        format: ResponseFormat::Json,
-        version: None,
-        action: None,
-        spec: None,
-        caller: None,
-        partial: PartialIdentity::default(),
-        params: None,
-    };
+    let mut outcome = Outcome::empty();
     let body_bytes = match axum::body::to_bytes(body, app.config.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -227,38 +251,62 @@ async fn process(
             return outcome;
         }
     };
-    outcome.params = Some(signed.params.clone());
-    let spec = match app.registry.lookup(&signed.version, &signed.action) {
+    dispatch(
+        app,
+        caller,
+        &signed.version,
+        &signed.action,
+        signed.params,
+        &mut outcome,
+    )
+    .await;
+    outcome
+}
+
+/// The pipeline after authentication, shared by signed RPC calls and console calls:
+/// route by `(version, action)`, authorize `caller`, run the handler, and drop caches
+/// after a successful write. Fills `outcome` for [`respond`].
+pub(crate) async fn dispatch(
+    app: &App,
+    caller: Authenticated,
+    version: &str,
+    action: &str,
+    params: cloudward_service::Params,
+    outcome: &mut Outcome,
+) {
+    outcome.version = Some(version.to_owned());
+    outcome.action = Some(action.to_owned());
+    outcome.params = Some(params);
+    let spec = match app.registry.lookup(version, action) {
         Lookup::Found(spec) => *spec,
         Lookup::UnknownVersion => {
             outcome.caller = Some(caller);
             outcome.result = Err(ProtocolError::InvalidVersion.into());
-            return outcome;
+            return;
         }
         Lookup::UnknownAction => {
             outcome.caller = Some(caller);
             outcome.result = Err(ProtocolError::ActionNotFound.into());
-            return outcome;
+            return;
         }
     };
     outcome.spec = Some(spec);
     outcome.caller = Some(caller.clone());
+    let Some(params) = outcome.params.as_ref() else {
+        return;
+    };
     // Invariant: the handler runs only with an `Authorized` value from the authorizer.
-    let authorized = match app
-        .authorizer
-        .authorize(caller, &spec, &signed.params)
-        .await
-    {
+    let authorized = match app.authorizer.authorize(caller, &spec, params).await {
         Ok(authorized) => authorized,
         Err(err) => {
             outcome.result = Err(err);
-            return outcome;
+            return;
         }
     };
     let call = Call {
         state: &app.service,
         auth: &authorized,
-        params: &signed.params,
+        params,
     };
     outcome.result = (spec.handler)(call).await;
     if outcome.result.is_ok() && spec.rw == ReadWrite::Write {
@@ -268,7 +316,6 @@ async fn process(
         app.iam_policies.invalidate();
         app.authenticator.cache.clear();
     }
-    outcome
 }
 
 /// Builds the ActionTrail event for one call; [`cloudward_audit::AuditLog::record`]

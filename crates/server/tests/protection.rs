@@ -445,6 +445,27 @@ async fn idle_keys_are_reported_then_disabled_by_the_api() {
     let t0 = clock.now();
     let bob = user_with_key(&server, t0, "bob", None).await;
     let carol = user_with_key(&server, t0, "carol", None).await;
+    // A console user who never signs in.
+    call_at(
+        &server,
+        t0,
+        RAM,
+        "CreateUser",
+        &[("UserName", "lena")],
+        &root(),
+    )
+    .await
+    .expect_ok();
+    call_at(
+        &server,
+        t0,
+        RAM,
+        "CreateLoginProfile",
+        &[("UserName", "lena"), ("Password", "Str0ng-Passw0rd!")],
+        &root(),
+    )
+    .await
+    .expect_ok();
 
     clock.advance(time::Duration::days(60));
     let at = clock.now();
@@ -483,6 +504,13 @@ async fn idle_keys_are_reported_then_disabled_by_the_api() {
     assert_eq!(keys[0]["Action"], "WouldDisable");
     assert_eq!(keys[0]["IdleDays"], 95);
     assert_eq!(report["IdleCredentialReport"]["DryRun"], true);
+    let logins = report["IdleCredentialReport"]["LoginProfiles"]["LoginProfile"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(logins.len(), 1, "{report}");
+    assert_eq!(logins[0]["UserName"], "lena");
+    assert_eq!(logins[0]["Action"], "WouldDisable");
 
     // A dry run through the write action changes nothing either.
     call_at(
@@ -535,6 +563,17 @@ async fn idle_keys_are_reported_then_disabled_by_the_api() {
     call_at(&server, at, STS, "GetCallerIdentity", &[], &carol)
         .await
         .expect_error(403, "InvalidAccessKeyId.Inactive");
+    let profile = call_at(
+        &server,
+        at,
+        RAM,
+        "GetLoginProfile",
+        &[("UserName", "lena")],
+        &root(),
+    )
+    .await
+    .expect_ok();
+    assert_eq!(profile["LoginProfile"]["Status"], "Inactive", "{profile}");
     call_at(&server, at, STS, "GetCallerIdentity", &[], &bob)
         .await
         .expect_ok();

@@ -92,8 +92,14 @@ pub struct RequestContext {
 
 /// A principal whose request signature has been verified, with its request context.
 ///
-/// Constructed only by the server's authentication step after the signature, clock window,
-/// nonce and credential status have all been checked.
+/// **Invariant:** only authentication code constructs this value — the server's signature
+/// check (`server::auth`, [`Authenticated::after_signature_verified`]) after the signature,
+/// clock window, nonce and credential status have all been checked, and the console's
+/// session check (`server::console`, [`Authenticated::after_console_session_verified`])
+/// after the session token's digest matched a live, unrevoked, unexpired session of an
+/// active login profile. Handlers never build one: they receive an `Authorized`, which
+/// only the authorizer makes from an `Authenticated`. Tests and benchmarks also call the
+/// constructors, to stand in for the authentication step.
 #[derive(Clone, Debug)]
 pub struct Authenticated {
     principal: Principal,
@@ -103,6 +109,13 @@ pub struct Authenticated {
 impl Authenticated {
     /// Wraps a verified principal. Call this only after verifying the request signature.
     pub fn after_signature_verified(principal: Principal, context: RequestContext) -> Self {
+        Self { principal, context }
+    }
+
+    /// Wraps the user of a console session. Call this only after the session token
+    /// presented by the browser was matched (by digest) to a live session; the context's
+    /// `mfa_present` must be whether MFA was checked when that session was signed in.
+    pub fn after_console_session_verified(principal: Principal, context: RequestContext) -> Self {
         Self { principal, context }
     }
 

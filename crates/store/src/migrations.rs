@@ -78,6 +78,11 @@ CREATE INDEX IF NOT EXISTS access_keys_owner ON access_keys(account_id, owner_ki
         sqlite: crate::protection::MIGRATION,
         postgres: crate::protection::MIGRATION,
     },
+    Migration {
+        version: 6,
+        sqlite: crate::ram::CONSOLE_MIGRATION,
+        postgres: crate::ram::CONSOLE_MIGRATION,
+    },
 ];
 
 impl Store {

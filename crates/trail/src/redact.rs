@@ -54,6 +54,24 @@ pub const SECRET_FIELD_REGISTRY: &[(&str, &str, &[&str])] = &[
         "CreateVirtualMFADevice",
         &["Base32StringSeed", "QRCodePNG"],
     ),
+    // Console sign-in (Cloudward builds these events without the step's inputs; listed so
+    // that a future field carrying one is redacted anyway).
+    (
+        "AasSub",
+        "ConsoleSignin",
+        &[
+            "Password",
+            "NewPassword",
+            "AuthenticationCode",
+            "AuthenticationCode1",
+            "AuthenticationCode2",
+            "Ticket",
+            "SessionToken",
+            "CsrfToken",
+            "Base32StringSeed",
+            "OTPAuthURI",
+        ],
+    ),
     ("Ims", "CreateLoginProfile", &["Password"]),
     ("Ims", "UpdateLoginProfile", &["Password"]),
     ("Ims", "ChangePassword", &["OldPassword", "NewPassword"]),

@@ -11,11 +11,11 @@
 
 use cloudward_protocol::ApiError;
 use cloudward_service::{Call, HandlerFuture};
-use cloudward_store::{AccessKeyOwner, AccessKeyStatus, Store};
+use cloudward_store::{AccessKeyOwner, AccessKeyStatus, LoginProfileStatus, Store};
 use serde_json::{Value, json};
 
 use super::contacts::queue_notification;
-use crate::ram::load_security_preference;
+use crate::ram::account::security_preference_of;
 use crate::util::{self, optional_bool};
 
 const DAY_MS: i64 = 86_400_000;
@@ -126,7 +126,7 @@ pub async fn sweep_account(
     now_ms: i64,
     apply: bool,
 ) -> Result<IdleReport, ApiError> {
-    let preference = load_security_preference(store, account_id).await?;
+    let preference = security_preference_of(store, account_id).await?;
     let mut report = IdleReport {
         access_key_days: preference.max_idle_days_for_access_keys,
         login_days: preference.max_idle_days_for_users,
@@ -178,8 +178,59 @@ pub async fn sweep_account(
             });
         }
     }
-    // MERGE-SIGNIN: console logins are swept once login profiles carry a status.
+    if report.login_days > 0 {
+        sweep_logins(store, account_id, now_ms, apply, &mut report).await?;
+    }
     Ok(report)
+}
+
+async fn sweep_logins(
+    store: &Store,
+    account_id: &str,
+    now_ms: i64,
+    apply: bool,
+    report: &mut IdleReport,
+) -> Result<(), ApiError> {
+    let limit_ms = report.login_days.saturating_mul(DAY_MS);
+    let profiles = store
+        .list_login_profiles(account_id)
+        .await
+        .map_err(util::store_error)?;
+    for profile in profiles {
+        if profile.status != LoginProfileStatus::Active {
+            continue;
+        }
+        let since = profile.last_login_at_ms.unwrap_or(profile.created_at_ms);
+        if now_ms.saturating_sub(since) < limit_ms {
+            continue;
+        }
+        let user_name = store
+            .get_user_by_id(account_id, &profile.user_id)
+            .await
+            .map_err(util::store_error)?
+            .map(|u| u.user_name)
+            .unwrap_or_else(|| profile.user_id.clone());
+        if apply {
+            store
+                .set_login_profile_status(
+                    account_id,
+                    &profile.user_id,
+                    LoginProfileStatus::Inactive,
+                )
+                .await
+                .map_err(util::store_error)?;
+        }
+        report.findings.push(IdleCredential {
+            kind: CredentialKind::ConsoleLogin,
+            id: user_name.clone(),
+            user_name,
+            last_used_ms: profile.last_login_at_ms,
+            created_ms: profile.created_at_ms,
+            idle_days: idle_days(now_ms, since),
+            disable: true,
+        });
+    }
+    Ok(())
 }
 
 /// `GetIdleCredentialReport`: the dry run.

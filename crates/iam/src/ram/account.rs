@@ -36,6 +36,9 @@ pub struct SecurityPreference {
     /// Cloudward extension: RAM users' console logins unused this many days are disabled
     /// by the idle-credential sweep (0 = never).
     pub max_idle_days_for_users: i64,
+    /// Console sign-in of every RAM user needs MFA; a user without a device binds one
+    /// during sign-in (Cloudward extension `EnforceMFAForLogin`, default true).
+    pub enforce_mfa_for_login: bool,
 }
 
 /// Default idle period before unused credentials are disabled (days).
@@ -55,6 +58,7 @@ impl Default for SecurityPreference {
             allow_user_to_manage_public_keys: false,
             max_idle_days_for_access_keys: DEFAULT_MAX_IDLE_DAYS,
             max_idle_days_for_users: DEFAULT_MAX_IDLE_DAYS,
+            enforce_mfa_for_login: true,
         }
     }
 }
@@ -67,6 +71,7 @@ impl SecurityPreference {
                 "EnableSaveMFATicket": self.enable_save_mfa_ticket,
                 "LoginNetworkMasks": self.login_network_masks,
                 "LoginSessionDuration": self.login_session_duration,
+                "EnforceMFAForLogin": self.enforce_mfa_for_login,
                 "MaxIdleDaysForUsers": self.max_idle_days_for_users,
             },
             "AccessKeyPreference": {
@@ -138,18 +143,22 @@ impl SecurityPreference {
                 "AllowUserToManagePublicKeys",
                 d.allow_user_to_manage_public_keys,
             ),
+            enforce_mfa_for_login: b(
+                "LoginProfilePreference",
+                "EnforceMFAForLogin",
+                d.enforce_mfa_for_login,
+            ),
         }
     }
 }
 
 /// The account's security preference (defaults if never set).
 pub(super) async fn security_preference(call: &Call<'_>) -> Result<SecurityPreference, ApiError> {
-    load_security_preference(&call.state.store, account(call)).await
+    security_preference_of(&call.state.store, account(call)).await
 }
 
-/// The security preference of `account_id`, for code that runs outside a call (the
-/// idle-credential sweep).
-pub(crate) async fn load_security_preference(
+/// The security preference of `account_id` (defaults if never set).
+pub async fn security_preference_of(
     store: &cloudward_store::Store,
     account_id: &str,
 ) -> Result<SecurityPreference, ApiError> {
@@ -196,6 +205,46 @@ fn check_network_masks(masks: &str) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// Whether `ip` is allowed by `LoginNetworkMasks` (an empty list allows every address).
+/// An IPv4-mapped IPv6 address is compared as IPv4.
+pub fn network_allows(masks: &str, ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    let mut any = false;
+    for part in masks.split(';').map(str::trim).filter(|m| !m.is_empty()) {
+        any = true;
+        let (addr, prefix) = part.split_once('/').unwrap_or((part, ""));
+        let Ok(net) = addr.parse::<IpAddr>() else {
+            continue;
+        };
+        let (bits, ip_bits, net_bits) = match (ip, net) {
+            (IpAddr::V4(a), IpAddr::V4(n)) => (
+                32u32,
+                u128::from(u32::from(a)) << 96,
+                u128::from(u32::from(n)) << 96,
+            ),
+            (IpAddr::V6(a), IpAddr::V6(n)) => (128u32, u128::from(a), u128::from(n)),
+            _ => continue,
+        };
+        let len = if prefix.is_empty() {
+            bits
+        } else {
+            prefix.parse::<u32>().unwrap_or(bits).min(bits)
+        };
+        let mask = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - len)
+        };
+        if ip_bits & mask == net_bits & mask {
+            return true;
+        }
+    }
+    !any
 }
 
 /// 3-64 lower-case letters, digits and `-`, not starting or ending with `-`.
@@ -269,6 +318,7 @@ pub(super) fn set_security_preference(call: Call<'_>) -> HandlerFuture<'_> {
                 &mut pref.allow_user_to_change_password,
             ),
             ("EnableSaveMFATicket", &mut pref.enable_save_mfa_ticket),
+            ("EnforceMFAForLogin", &mut pref.enforce_mfa_for_login),
             (
                 "AllowUserToManageAccessKeys",
                 &mut pref.allow_user_to_manage_access_keys,

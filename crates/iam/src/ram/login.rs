@@ -6,7 +6,7 @@
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use cloudward_protocol::ApiError;
 use cloudward_service::{Call, HandlerFuture, PrincipalKind};
-use cloudward_store::LoginProfileRecord;
+use cloudward_store::{LoginProfileRecord, LoginProfileStatus, Store};
 use serde_json::{Value, json};
 
 use super::{account, user_by_name};
@@ -138,10 +138,16 @@ impl PasswordPolicy {
 
 /// The account's password policy (defaults if never set).
 pub(super) async fn password_policy(call: &Call<'_>) -> Result<PasswordPolicy, ApiError> {
-    let stored = call
-        .state
-        .store
-        .get_ram_setting(account(call), PASSWORD_POLICY)
+    password_policy_of(&call.state.store, account(call)).await
+}
+
+/// The password policy of `account_id` (defaults if never set).
+pub async fn password_policy_of(
+    store: &Store,
+    account_id: &str,
+) -> Result<PasswordPolicy, ApiError> {
+    let stored = store
+        .get_ram_setting(account_id, PASSWORD_POLICY)
         .await
         .map_err(util::store_error)?;
     Ok(match stored {
@@ -179,13 +185,27 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
-fn profile_json(user_name: &str, profile: &LoginProfileRecord) -> Value {
-    json!({
+fn profile_json(user_name: &str, profile: &LoginProfileRecord, now_ms: i64) -> Value {
+    let mut body = json!({
         "UserName": user_name,
         "PasswordResetRequired": profile.password_reset_required,
         "MFABindRequired": profile.mfa_bind_required,
+        "Status": profile.status.as_str(),
         "CreateDate": util::iso8601(profile.created_at_ms),
-    })
+        "UpdateDate": util::iso8601(profile.updated_at_ms),
+        "PasswordLastChanged": util::iso8601(profile.password_changed_at_ms),
+    });
+    if let Some(at) = profile.last_login_at_ms {
+        super::set(&mut body, "LastLoginTime", json!(util::iso8601(at)));
+    }
+    // Cloudward extension: why sign-in is refused, so an administrator knows to reset.
+    if profile.leak_locked_at_ms.is_some() {
+        super::set(&mut body, "LockReason", json!("PasswordLeakSuspected"));
+    } else if let Some(until) = profile.locked_until_ms.filter(|&until| until > now_ms) {
+        super::set(&mut body, "LockReason", json!("TooManyAttempts"));
+        super::set(&mut body, "LockedUntil", json!(util::iso8601(until)));
+    }
+    body
 }
 
 fn profile_not_exist() -> ApiError {
@@ -195,24 +215,94 @@ fn profile_not_exist() -> ApiError {
     )
 }
 
+fn parse_status(
+    params: &cloudward_service::Params,
+) -> Result<Option<LoginProfileStatus>, ApiError> {
+    match optional(params, "Status") {
+        None => Ok(None),
+        Some(text) => LoginProfileStatus::parse(text).map(Some).ok_or_else(|| {
+            invalid(
+                "InvalidParameter.Status",
+                "The parameter Status must be Active or Inactive.",
+            )
+        }),
+    }
+}
+
+/// Checks `new` against the policy and the user's password history
+/// (`InvalidParameter.Password.TooWeak`, `InvalidParameter.Password.Reused`) and returns its
+/// Argon2id hash. The history holds every password set, the current one included, so
+/// `PasswordReusePrevention = n` refuses the current password and the n-1 before it.
+pub async fn check_new_password(
+    store: &Store,
+    policy: &PasswordPolicy,
+    account_id: &str,
+    user_id: &str,
+    new: &str,
+) -> Result<String, ApiError> {
+    policy.check(new)?;
+    if policy.password_reuse_prevention > 0 {
+        let history = store
+            .password_history(account_id, user_id, policy.password_reuse_prevention)
+            .await
+            .map_err(util::store_error)?;
+        // Every hash is checked (no early exit), so the time taken does not say which one matched.
+        let reused = history
+            .iter()
+            .fold(false, |acc, phc| verify_password(new, phc) | acc);
+        if reused {
+            return Err(invalid(
+                "InvalidParameter.Password.Reused",
+                format!(
+                    "The password was used recently: the password policy forbids reusing the last {} passwords.",
+                    policy.password_reuse_prevention
+                ),
+            ));
+        }
+    }
+    hash_password(new)
+}
+
+/// After a password was stored: remember it in the history.
+pub async fn remember_password(
+    store: &Store,
+    account_id: &str,
+    user_id: &str,
+    phc: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    store
+        .add_password_history(account_id, user_id, phc, now)
+        .await
+        .map_err(util::store_error)
+}
+
 pub(super) fn create_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let p = call.params;
         let user = user_by_name(&call, required(p, "UserName")?).await?;
         let password = required(p, "Password")?;
-        password_policy(&call).await?.check(password)?;
+        let status = parse_status(p)?.unwrap_or(LoginProfileStatus::Active);
+        let store = &call.state.store;
+        let policy = password_policy(&call).await?;
+        let hash =
+            check_new_password(store, &policy, account(&call), &user.user_id, password).await?;
         let now = util::now_ms(call.state);
         let profile = LoginProfileRecord {
             account_id: account(&call).to_owned(),
             user_id: user.user_id.clone(),
-            password_hash: hash_password(password)?,
+            password_hash: hash,
             password_reset_required: optional_bool(p, "PasswordResetRequired")?.unwrap_or(false),
             mfa_bind_required: optional_bool(p, "MFABindRequired")?.unwrap_or(false),
             created_at_ms: now,
             updated_at_ms: now,
+            status,
+            last_login_at_ms: None,
+            password_changed_at_ms: now,
+            locked_until_ms: None,
+            leak_locked_at_ms: None,
         };
-        call.state
-            .store
+        store
             .insert_login_profile(&profile)
             .await
             .map_err(|e| match e {
@@ -222,7 +312,15 @@ pub(super) fn create_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
                 ),
                 other => util::store_error(other),
             })?;
-        Ok(json!({ "LoginProfile": profile_json(&user.user_name, &profile) }))
+        remember_password(
+            store,
+            account(&call),
+            &user.user_id,
+            &profile.password_hash,
+            now,
+        )
+        .await?;
+        Ok(json!({ "LoginProfile": profile_json(&user.user_name, &profile, now) }))
     })
 }
 
@@ -241,17 +339,28 @@ async fn existing_profile(call: &Call<'_>) -> Result<(String, LoginProfileRecord
 pub(super) fn get_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let (name, profile) = existing_profile(&call).await?;
-        Ok(json!({ "LoginProfile": profile_json(&name, &profile) }))
+        let now = util::now_ms(call.state);
+        Ok(json!({ "LoginProfile": profile_json(&name, &profile, now) }))
     })
 }
 
+/// An administrator's change. A new `Password` is a reset: it clears both sign-in locks
+/// and the failure history, and ends the user's console sessions; `Status=Inactive` ends
+/// them too.
 pub(super) fn update_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let p = call.params;
+        let store = &call.state.store;
+        let acct = account(&call);
         let (name, mut profile) = existing_profile(&call).await?;
-        if let Some(password) = optional(p, "Password") {
-            password_policy(&call).await?.check(password)?;
-            profile.password_hash = hash_password(password)?;
+        let status = parse_status(p)?;
+        let now = util::now_ms(call.state);
+        let new_password = optional(p, "Password");
+        if let Some(password) = new_password {
+            let policy = password_policy(&call).await?;
+            profile.password_hash =
+                check_new_password(store, &policy, acct, &profile.user_id, password).await?;
+            profile.password_changed_at_ms = now;
         }
         if let Some(v) = optional_bool(p, "PasswordResetRequired")? {
             profile.password_reset_required = v;
@@ -259,32 +368,64 @@ pub(super) fn update_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
         if let Some(v) = optional_bool(p, "MFABindRequired")? {
             profile.mfa_bind_required = v;
         }
-        profile.updated_at_ms = util::now_ms(call.state);
-        if !call
-            .state
-            .store
+        if let Some(status) = status {
+            profile.status = status;
+        }
+        profile.updated_at_ms = now;
+        if !store
             .update_login_profile(&profile)
             .await
             .map_err(util::store_error)?
         {
             return Err(profile_not_exist());
         }
-        Ok(json!({ "LoginProfile": profile_json(&name, &profile) }))
+        if new_password.is_some() {
+            remember_password(store, acct, &profile.user_id, &profile.password_hash, now).await?;
+            store
+                .set_login_lock(acct, &profile.user_id, None, None)
+                .await
+                .map_err(util::store_error)?;
+            store
+                .clear_signin_failures(acct, &profile.user_id)
+                .await
+                .map_err(util::store_error)?;
+            profile.locked_until_ms = None;
+            profile.leak_locked_at_ms = None;
+        }
+        if new_password.is_some() || profile.status == LoginProfileStatus::Inactive {
+            store
+                .revoke_console_sessions(acct, Some(&profile.user_id), None, now)
+                .await
+                .map_err(util::store_error)?;
+        }
+        Ok(json!({ "LoginProfile": profile_json(&name, &profile, now) }))
     })
 }
 
 pub(super) fn delete_login_profile(call: Call<'_>) -> HandlerFuture<'_> {
     Box::pin(async move {
         let user = user_by_name(&call, required(call.params, "UserName")?).await?;
-        if !call
-            .state
-            .store
-            .delete_login_profile(account(&call), &user.user_id)
+        let store = &call.state.store;
+        let acct = account(&call);
+        if !store
+            .delete_login_profile(acct, &user.user_id)
             .await
             .map_err(util::store_error)?
         {
             return Err(profile_not_exist());
         }
+        store
+            .revoke_console_sessions(acct, Some(&user.user_id), None, util::now_ms(call.state))
+            .await
+            .map_err(util::store_error)?;
+        store
+            .delete_password_history(acct, &user.user_id)
+            .await
+            .map_err(util::store_error)?;
+        store
+            .clear_signin_failures(acct, &user.user_id)
+            .await
+            .map_err(util::store_error)?;
         Ok(json!({}))
     })
 }
@@ -308,10 +449,10 @@ pub(super) fn change_password(call: Call<'_>) -> HandlerFuture<'_> {
                 "The security preference of the account does not allow users to change their passwords.",
             ));
         }
-        let mut profile = call
-            .state
-            .store
-            .get_login_profile(account(&call), user_id)
+        let store = &call.state.store;
+        let acct = account(&call);
+        let mut profile = store
+            .get_login_profile(acct, user_id)
             .await
             .map_err(util::store_error)?
             .ok_or_else(profile_not_exist)?;
@@ -321,15 +462,17 @@ pub(super) fn change_password(call: Call<'_>) -> HandlerFuture<'_> {
                 "The old password is not correct.",
             ));
         }
-        password_policy(&call).await?.check(new)?;
-        profile.password_hash = hash_password(new)?;
+        let policy = password_policy(&call).await?;
+        let now = util::now_ms(call.state);
+        profile.password_hash = check_new_password(store, &policy, acct, user_id, new).await?;
         profile.password_reset_required = false;
-        profile.updated_at_ms = util::now_ms(call.state);
-        call.state
-            .store
+        profile.password_changed_at_ms = now;
+        profile.updated_at_ms = now;
+        store
             .update_login_profile(&profile)
             .await
             .map_err(util::store_error)?;
+        remember_password(store, acct, user_id, &profile.password_hash, now).await?;
         Ok(json!({}))
     })
 }

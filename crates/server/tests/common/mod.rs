@@ -89,7 +89,16 @@ pub async fn start_with(config: ServerConfig, supply: bool) -> Result<TestServer
     start_with_clock(config, supply, system_clock()).await
 }
 
-/// A server with `config` reading time from `clock`.
+/// A server on a fresh temp dir with the supplied root key and the given clock.
+pub async fn start_clocked(clock: std::sync::Arc<dyn cloudward_service::Clock>) -> TestServer {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let mut server = start_with_clock(cfg, true, clock).await.unwrap();
+    server._tmp = Some(tmp);
+    server
+}
+
+/// As [`start_with`], with the given clock.
 pub async fn start_with_clock(
     config: ServerConfig,
     supply: bool,

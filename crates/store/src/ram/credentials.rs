@@ -26,6 +26,55 @@ pub struct LoginProfileRecord {
     pub created_at_ms: i64,
     /// Last change, ms since the epoch.
     pub updated_at_ms: i64,
+    /// `Active`, or `Inactive` (cannot sign in; set by an administrator or by the idle
+    /// disabling job).
+    pub status: LoginProfileStatus,
+    /// Last successful console sign-in, ms since the epoch.
+    pub last_login_at_ms: Option<i64>,
+    /// When the current password was set, ms since the epoch (`MaxPasswordAge` counts
+    /// from here).
+    pub password_changed_at_ms: i64,
+    /// Temporary lock after too many failed sign-ins: refused until this time (ms).
+    /// Written only by [`Store::set_login_lock`]; [`Store::update_login_profile`] keeps it.
+    pub locked_until_ms: Option<i64>,
+    /// Locked because the password looks leaked (failures from many addresses), since
+    /// this time (ms); refused until an administrator sets a new password. Written only
+    /// by [`Store::set_login_lock`].
+    pub leak_locked_at_ms: Option<i64>,
+}
+
+/// Whether a login profile may be used to sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginProfileStatus {
+    /// May sign in.
+    Active,
+    /// Refused at sign-in.
+    Inactive,
+}
+
+impl LoginProfileStatus {
+    /// Alibaba's spelling (`Active` / `Inactive`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginProfileStatus::Active => "Active",
+            LoginProfileStatus::Inactive => "Inactive",
+        }
+    }
+
+    /// Parses Alibaba's spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Active" => Some(LoginProfileStatus::Active),
+            "Inactive" => Some(LoginProfileStatus::Inactive),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn from_column(text: &str) -> Result<Self, StoreError> {
+        Self::parse(text).ok_or(StoreError::Corrupt {
+            what: "ram_login_profiles.status",
+        })
+    }
 }
 
 impl std::fmt::Debug for LoginProfileRecord {
@@ -35,6 +84,10 @@ impl std::fmt::Debug for LoginProfileRecord {
             .field("user_id", &self.user_id)
             .field("password_reset_required", &self.password_reset_required)
             .field("mfa_bind_required", &self.mfa_bind_required)
+            .field("status", &self.status)
+            .field("last_login_at_ms", &self.last_login_at_ms)
+            .field("locked_until_ms", &self.locked_until_ms)
+            .field("leak_locked_at_ms", &self.leak_locked_at_ms)
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +123,30 @@ impl std::fmt::Debug for MfaDeviceRecord {
     }
 }
 
+/// Columns of [`LoginProfileRecord`], in the order [`profile_from_row`] reads them.
+pub(crate) const PROFILE_COLUMNS: &str = "account_id, user_id, password_hash, password_reset_required, mfa_bind_required, created_at_ms, updated_at_ms, status, last_login_at_ms, password_changed_at_ms, locked_until_ms, leak_locked_at_ms";
+
+/// A [`LoginProfileRecord`] from a row selected with [`PROFILE_COLUMNS`].
+macro_rules! profile_from_row {
+    ($row:expr) => {
+        LoginProfileRecord {
+            account_id: $row.try_get(0)?,
+            user_id: $row.try_get(1)?,
+            password_hash: $row.try_get(2)?,
+            password_reset_required: flag($row.try_get(3)?),
+            mfa_bind_required: flag($row.try_get(4)?),
+            created_at_ms: $row.try_get(5)?,
+            updated_at_ms: $row.try_get(6)?,
+            status: LoginProfileStatus::from_column(&$row.try_get::<String, _>(7)?)?,
+            last_login_at_ms: $row.try_get(8)?,
+            password_changed_at_ms: $row.try_get(9)?,
+            locked_until_ms: $row.try_get(10)?,
+            leak_locked_at_ms: $row.try_get(11)?,
+        }
+    };
+}
+pub(crate) use profile_from_row;
+
 const MFA_COLUMNS: &str = "account_id, device_name, serial_number, seed_ciphertext, created_at_ms, user_id, activated_at_ms, last_used_step";
 
 macro_rules! mfa_from_row {
@@ -102,7 +179,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, |pool| {
             sqlx::query(
-                "INSERT INTO ram_login_profiles (account_id, user_id, password_hash, password_reset_required, mfa_bind_required, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO ram_login_profiles (account_id, user_id, password_hash, password_reset_required, mfa_bind_required, created_at_ms, updated_at_ms, status, last_login_at_ms, password_changed_at_ms, locked_until_ms, leak_locked_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, NULL)",
             )
             .bind(&profile.account_id)
             .bind(&profile.user_id)
@@ -111,6 +188,9 @@ impl Store {
             .bind(to_flag(profile.mfa_bind_required))
             .bind(profile.created_at_ms)
             .bind(profile.updated_at_ms)
+            .bind(profile.status.as_str())
+            .bind(profile.last_login_at_ms)
+            .bind(profile.password_changed_at_ms)
             .execute(pool)
             .await
             .map_err(|err| StoreError::from_insert(err, "login profile"))?;
@@ -125,37 +205,30 @@ impl Store {
         user_id: &str,
     ) -> Result<Option<LoginProfileRecord>, StoreError> {
         let profile = on_pool!(self, |pool| {
-            let row = sqlx::query(
-                "SELECT account_id, user_id, password_hash, password_reset_required, mfa_bind_required, created_at_ms, updated_at_ms FROM ram_login_profiles WHERE account_id = $1 AND user_id = $2",
-            )
+            let row = sqlx::query(sql!(
+                "SELECT {PROFILE_COLUMNS} FROM ram_login_profiles WHERE account_id = $1 AND user_id = $2"
+            ))
             .bind(account_id)
             .bind(user_id)
             .fetch_optional(pool)
             .await?;
             match row {
                 None => None,
-                Some(row) => Some(LoginProfileRecord {
-                    account_id: row.try_get(0)?,
-                    user_id: row.try_get(1)?,
-                    password_hash: row.try_get(2)?,
-                    password_reset_required: flag(row.try_get(3)?),
-                    mfa_bind_required: flag(row.try_get(4)?),
-                    created_at_ms: row.try_get(5)?,
-                    updated_at_ms: row.try_get(6)?,
-                }),
+                Some(row) => Some(profile_from_row!(row)),
             }
         });
         Ok(profile)
     }
 
-    /// Rewrites a login profile; returns whether it exists.
+    /// Rewrites a login profile (password, flags, status, password change time); returns
+    /// whether it exists. The lock columns and the last sign-in time are left alone.
     pub async fn update_login_profile(
         &self,
         profile: &LoginProfileRecord,
     ) -> Result<bool, StoreError> {
         let changed = on_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE ram_login_profiles SET password_hash = $3, password_reset_required = $4, mfa_bind_required = $5, updated_at_ms = $6 WHERE account_id = $1 AND user_id = $2",
+                "UPDATE ram_login_profiles SET password_hash = $3, password_reset_required = $4, mfa_bind_required = $5, updated_at_ms = $6, status = $7, password_changed_at_ms = $8 WHERE account_id = $1 AND user_id = $2",
             )
             .bind(&profile.account_id)
             .bind(&profile.user_id)
@@ -163,6 +236,8 @@ impl Store {
             .bind(to_flag(profile.password_reset_required))
             .bind(to_flag(profile.mfa_bind_required))
             .bind(profile.updated_at_ms)
+            .bind(profile.status.as_str())
+            .bind(profile.password_changed_at_ms)
             .execute(pool)
             .await?
             .rows_affected()

@@ -19,6 +19,7 @@ macro_rules! sql {
     };
 }
 
+mod console;
 mod credentials;
 mod groups;
 mod policies;
@@ -27,7 +28,9 @@ mod settings;
 mod system;
 mod users;
 
-pub use credentials::{LoginProfileRecord, MfaDeviceRecord};
+pub(crate) use console::MIGRATION as CONSOLE_MIGRATION;
+pub use console::{ConsoleSessionRecord, PASSWORD_HISTORY_KEEP, SigninTicketRecord};
+pub use credentials::{LoginProfileRecord, LoginProfileStatus, MfaDeviceRecord};
 pub use groups::{GroupMembership, GroupRecord};
 pub use policies::{
     AttachedPolicy, AttachmentRecord, CreateVersionOutcome, PolicyRecord, PolicyVersionRecord,
