@@ -861,8 +861,9 @@ mod tests {
         let params = quarantine_params("LTAI5tQw8ZkPr2sXbN4mHc7D", "conf/app.ini", 12);
         assert_eq!(
             params.keys().collect::<Vec<_>>(),
-            vec!["Reason", "UserAccessKeyId"]
+            vec!["Reason", "Source", "UserAccessKeyId"]
         );
+        assert_eq!(params["Source"], "scanner");
         assert_eq!(params["UserAccessKeyId"], "LTAI5tQw8ZkPr2sXbN4mHc7D");
         assert_eq!(
             params["Reason"],
