@@ -409,29 +409,39 @@ fn detail(count: i64) -> String {
     json!({ "Count": count }).to_string()
 }
 
-fn page_params(params: &Params) -> Result<(usize, usize), ApiError> {
-    let size = optional_int(params, "PageSize", 0, MAX_PAGE_SIZE, "InvalidParameter.PageSize")?
-        .filter(|n| *n > 0)
-        .unwrap_or(DEFAULT_PAGE_SIZE);
-    let offset = match optional(params, "NextToken") {
-        None => 0,
-        Some(t) => usage_token_offset(t).ok_or_else(|| {
-            invalid("InvalidParameter.NextToken", "The NextToken is not valid.")
-        })?,
-    };
-    Ok((usize::try_from(size).unwrap_or(20), offset))
+/// `PageSize` and the position after which the page starts (`NextToken`: the kind and
+/// name of the last item returned).
+fn page_params(params: &Params) -> Result<(usize, Option<(String, String)>), ApiError> {
+    let size = optional_int(
+        params,
+        "PageSize",
+        0,
+        MAX_PAGE_SIZE,
+        "InvalidParameter.PageSize",
+    )?
+    .filter(|n| *n > 0)
+    .unwrap_or(DEFAULT_PAGE_SIZE);
+    let after =
+        match optional(params, "NextToken") {
+            None => None,
+            Some(t) => Some(usage_token_decode(t).ok_or_else(|| {
+                invalid("InvalidParameter.NextToken", "The NextToken is not valid.")
+            })?),
+        };
+    Ok((usize::try_from(size).unwrap_or(20), after))
 }
 
-fn usage_token(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("aku1.{offset}"))
+fn usage_token(kind: &str, name: &str) -> String {
+    let text = json!(["aku1", kind, name]).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
-fn usage_token_offset(token: &str) -> Option<usize> {
+fn usage_token_decode(token: &str) -> Option<(String, String)> {
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    text.strip_prefix("aku1.")?.parse().ok()
+    let (tag, kind, name): (String, String, String) = serde_json::from_slice(&raw).ok()?;
+    (tag == "aku1").then_some((kind, name))
 }
 
 /// The caller's account, the `AccessKey` parameter, and an error unless the key has a
@@ -507,19 +517,17 @@ fn ak_last_used_products(call: Call<'_>) -> HandlerFuture<'_> {
     })
 }
 
-async fn usage_list(
-    call: Call<'_>,
-    dim: crate::usage::Dimension,
-) -> Result<Value, ApiError> {
+async fn usage_list(call: Call<'_>, dim: crate::usage::Dimension) -> Result<Value, ApiError> {
     use crate::usage::Dimension;
     let log = log_of(call.state)?;
     let service = required(call.params, "ServiceName")?.to_owned();
-    let (size, offset) = page_params(call.params)?;
+    let (size, after) = page_params(call.params)?;
     let (account, key) = usage_key(&call, &log).await?;
     // One more than a page tells whether a next page exists.
     let mut list = log
         .read_indexed(move |c| {
-            crate::usage::within_service(c, &account, &key, &service, dim, offset, size + 1)
+            let after = after.as_ref().map(|(k, n)| (k.as_str(), n.as_str()));
+            crate::usage::within_service(c, &account, &key, &service, dim, after, size + 1)
         })
         .await
         .map_err(api_error)?;
@@ -558,11 +566,9 @@ async fn usage_list(
     };
     let mut body = serde_json::Map::new();
     body.insert(field.to_owned(), Value::Array(items));
-    if more {
-        body.insert(
-            "NextToken".to_owned(),
-            json!(usage_token(offset + size)),
-        );
+    if more && let Some(last) = list.last() {
+        let token = usage_token(last.kind.as_deref().unwrap_or(""), &last.name);
+        body.insert("NextToken".to_owned(), json!(token));
     }
     Ok(Value::Object(body))
 }

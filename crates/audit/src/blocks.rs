@@ -86,7 +86,7 @@ impl Block {
     }
 
     fn check(&self) -> Result<(), AuditError> {
-        if self.ends.len() % 4 != 0
+        if !self.ends.len().is_multiple_of(4)
             || (0..self.len()).any(|i| self.event(i).is_none())
             || self.end(self.len().saturating_sub(1)) != Some(self.body.len())
         {
@@ -222,7 +222,11 @@ pub fn for_each_event(
 
 /// Every stored event with index in `[from, to)`: `(index, canonical bytes)`, in order.
 /// (A convenience for tests and tools; the server streams with [`for_each_event`].)
-pub fn read_events(conn: &Connection, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, AuditError> {
+pub fn read_events(
+    conn: &Connection,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(u64, Vec<u8>)>, AuditError> {
     let mut out = Vec::new();
     for_each_event(conn, from, to, |i, b| {
         out.push((i, b.to_vec()));
@@ -233,10 +237,11 @@ pub fn read_events(conn: &Connection, from: u64, to: u64) -> Result<Vec<(u64, Ve
 
 /// Number of queryable (not purged) events and the lowest stored index.
 pub fn stored_events(conn: &Connection) -> Result<(u64, Option<u64>), AuditError> {
-    let (n, first): (i64, Option<i64>) =
-        conn.query_row("SELECT COALESCE(SUM(n), 0), MIN(first) FROM blocks", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    let (n, first): (i64, Option<i64>) = conn.query_row(
+        "SELECT COALESCE(SUM(n), 0), MIN(first) FROM blocks",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     Ok((to_u64(n), first.map(to_u64)))
 }
 

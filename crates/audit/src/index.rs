@@ -127,7 +127,11 @@ impl IndexRow {
                 user_name: f.user_identity.user_name.unwrap_or_default(),
                 event_name: f.event_name,
                 service_name: f.service_name,
-                event_rw: if f.event_rw == "Write" { "Write" } else { "Read" },
+                event_rw: if f.event_rw == "Write" {
+                    "Write"
+                } else {
+                    "Read"
+                },
                 access_key_id: f.user_identity.access_key_id.unwrap_or_default(),
                 resources,
                 source_ip: f.source_ip,
@@ -226,7 +230,11 @@ pub(crate) fn decode_postings(first: u64, data: &[u8]) -> Result<Vec<(u64, i64)>
         let di = get_varint(data, &mut at).ok_or_else(bad)?;
         let dt = unzigzag(get_varint(data, &mut at).ok_or_else(bad)?);
         idx = idx.checked_add(di).ok_or_else(bad)?;
-        t = if out.is_empty() { dt } else { t.wrapping_add(dt) };
+        t = if out.is_empty() {
+            dt
+        } else {
+            t.wrapping_add(dt)
+        };
         out.push((idx, t));
     }
     Ok(out)
@@ -260,7 +268,9 @@ fn open_index(path: &Path) -> Result<Connection, AuditError> {
     if version != Some(INDEX_SCHEMA) {
         // Another layout (or an empty file): drop everything and rebuild from audit.db.
         let tables: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         for t in tables {
@@ -286,6 +296,8 @@ fn indexed_mark(conn: &Connection) -> Result<u64, AuditError> {
 }
 
 type PostKey = (i64, i64, i64);
+/// (account, key, service, action or resource type, IP or resource name), all interned.
+type UseKey = (i64, i64, i64, i64, i64);
 
 /// A multiply-rotate hasher for the indexer's maps keyed by interned integer ids: these
 /// keys are small integers the indexer assigned, not caller-chosen data, so SipHash's
@@ -388,8 +400,8 @@ impl Indexer {
             }
         };
         // (acct, ak, service, action, ip) and (acct, ak, service, rtype, rname) -> (count, last ms)
-        let mut use_agg: IdMap<(i64, i64, i64, i64, i64), (i64, i64)> = IdMap::default();
-        let mut res_agg: IdMap<(i64, i64, i64, i64, i64), (i64, i64)> = IdMap::default();
+        let mut use_agg: IdMap<UseKey, (i64, i64)> = IdMap::default();
+        let mut res_agg: IdMap<UseKey, (i64, i64)> = IdMap::default();
         // (acct, ak) -> (user, identity type, service, action, ip, ms) of the latest use
         #[allow(clippy::type_complexity)]
         let mut last_use: IdMap<(i64, i64), (i64, i64, i64, i64, i64, i64)> = IdMap::default();
@@ -421,7 +433,9 @@ impl Indexer {
                 // the commit skew, which the upsert's time check absorbs).
                 let user = intern(&r.user_name);
                 let itype = intern(r.identity_type);
-                let e = last_use.entry((a, ak)).or_insert((user, itype, service, action, ip, ms));
+                let e = last_use
+                    .entry((a, ak))
+                    .or_insert((user, itype, service, action, ip, ms));
                 if ms >= e.5 {
                     *e = (user, itype, service, action, ip, ms);
                 }
@@ -623,12 +637,12 @@ fn run(ix: &mut Indexer, shared: &Shared, rx: &std::sync::mpsc::Receiver<IndexMs
     while open {
         match rx.recv_timeout(POLL) {
             Ok(msg) => {
-                let take = |msg: IndexMsg, pending: &mut Vec<IndexRow>, purge: &mut Option<u64>| {
-                    match msg {
+                let take =
+                    |msg: IndexMsg, pending: &mut Vec<IndexRow>, purge: &mut Option<u64>| match msg
+                    {
                         IndexMsg::Rows(r) => pending.extend(r),
                         IndexMsg::Purge(end) => *purge = Some(purge.map_or(end, |p| p.max(end))),
-                    }
-                };
+                    };
                 take(msg, &mut pending, &mut purge);
                 while pending.len() < MAX_PENDING {
                     match rx.try_recv() {
@@ -647,8 +661,7 @@ fn run(ix: &mut Indexer, shared: &Shared, rx: &std::sync::mpsc::Receiver<IndexMs
             // A reader waiting for events we hold makes us write now.
             let wanted = shared.index_wanted.load(Ordering::Acquire)
                 > shared.indexed.load(Ordering::Acquire);
-            if !open || wanted || pending.len() >= MAX_PENDING || started.elapsed() >= FLUSH_AFTER
-            {
+            if !open || wanted || pending.len() >= MAX_PENDING || started.elapsed() >= FLUSH_AFTER {
                 let end = pending.last().map(|r| r.idx + 1);
                 match ix.write(&pending) {
                     Ok(()) => {
@@ -722,7 +735,10 @@ pub(crate) fn id_candidates(conn: &Connection, event_id: &str) -> Result<Vec<u64
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
         let first = u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0);
-        let data = r.get_ref(1)?.as_blob().map_err(|e| AuditError::Storage(e.to_string()))?;
+        let data = r
+            .get_ref(1)?
+            .as_blob()
+            .map_err(|e| AuditError::Storage(e.to_string()))?;
         out.extend(decode_postings(first, data)?.into_iter().map(|(i, _)| i));
     }
     Ok(out)
@@ -765,7 +781,11 @@ mod tests {
 
     #[test]
     fn postings_round_trip() {
-        let entries = vec![(10u64, 1_790_000_000i64), (11, 1_789_999_990), (400, 1_790_000_500)];
+        let entries = vec![
+            (10u64, 1_790_000_000i64),
+            (11, 1_789_999_990),
+            (400, 1_790_000_500),
+        ];
         let data = encode_postings(10, &entries);
         assert_eq!(decode_postings(10, &data).unwrap(), entries);
         assert!(decode_postings(10, &[0x80]).is_err());

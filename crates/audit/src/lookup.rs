@@ -138,7 +138,11 @@ impl BlockCache {
     const KEEP: usize = 8;
 
     /// Canonical bytes of the event at `idx`, if stored.
-    pub(crate) fn event(&mut self, conn: &Connection, idx: u64) -> Result<Option<&[u8]>, AuditError> {
+    pub(crate) fn event(
+        &mut self,
+        conn: &Connection,
+        idx: u64,
+    ) -> Result<Option<&[u8]>, AuditError> {
         let pos = self
             .blocks
             .iter()
@@ -249,10 +253,18 @@ impl Stream {
         let sql = match (q.backward, self.last_first.is_some()) {
             // First page: skip the rows whose events are all past the window (bounds
             // are monotone, so they form the tail / the head of the key's rows).
-            (true, false) => "SELECT first, tmax_upto, data FROM ix.post WHERE kind = ?1 AND acct = ?2 AND key = ?3 AND tmin_after <= ?4 ORDER BY tmin_after DESC, first DESC LIMIT ?5",
-            (true, true) => "SELECT first, tmax_upto, data FROM ix.post WHERE kind = ?1 AND acct = ?2 AND key = ?3 AND first < ?4 ORDER BY first DESC LIMIT ?5",
-            (false, false) => "SELECT first, tmin_after, data FROM ix.post WHERE kind = ?1 AND acct = ?2 AND key = ?3 AND tmax_upto >= ?4 ORDER BY tmax_upto, first LIMIT ?5",
-            (false, true) => "SELECT first, tmin_after, data FROM ix.post WHERE kind = ?1 AND acct = ?2 AND key = ?3 AND first > ?4 ORDER BY first LIMIT ?5",
+            (true, false) => {
+                "SELECT first, tmax_upto, data FROM ix.post WHERE kind = ?1 AND acct = ?2 AND key = ?3 AND tmin_after <= ?4 ORDER BY tmin_after DESC, first DESC LIMIT ?5"
+            }
+            (true, true) => {
+                "SELECT first, tmax_upto, data FROM ix.post WHERE kind = ?1 AND acct = ?2 AND key = ?3 AND first < ?4 ORDER BY first DESC LIMIT ?5"
+            }
+            (false, false) => {
+                "SELECT first, tmin_after, data FROM ix.post WHERE kind = ?1 AND acct = ?2 AND key = ?3 AND tmax_upto >= ?4 ORDER BY tmax_upto, first LIMIT ?5"
+            }
+            (false, true) => {
+                "SELECT first, tmin_after, data FROM ix.post WHERE kind = ?1 AND acct = ?2 AND key = ?3 AND first > ?4 ORDER BY first LIMIT ?5"
+            }
         };
         let arg = match (self.last_first, q.backward) {
             (Some(f), _) => f,
@@ -346,7 +358,11 @@ pub fn lookup(conn: &Connection, q: &LookupQuery) -> Result<LookupPage, AuditErr
                 .collect();
             // A resource name or type is checked on the event when the other one is
             // filtered too (they must name the same resource).
-            let rest = if rest.is_empty() { rest } else { q.filters.clone() };
+            let rest = if rest.is_empty() {
+                rest
+            } else {
+                q.filters.clone()
+            };
             (key, rest)
         }
     };
@@ -456,9 +472,9 @@ fn lookup_by_id(conn: &Connection, q: &LookupQuery, id: &str) -> Result<LookupPa
         }
     }
     if q.backward {
-        found.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        found.sort_by_key(|a| std::cmp::Reverse((a.0, a.1)));
     } else {
-        found.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        found.sort_by_key(|a| (a.0, a.1));
     }
     Ok(page(found, q.max_results))
 }

@@ -95,8 +95,9 @@ fn first_block_at(conn: &Connection, cutoff_s: i64) -> Result<Option<i64>, Audit
         return Ok(None);
     };
     let mut hi = max + 1;
-    let mut stmt = conn
-        .prepare_cached("SELECT first, tmax FROM blocks WHERE first >= ?1 ORDER BY first LIMIT 1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT first, tmax FROM blocks WHERE first >= ?1 ORDER BY first LIMIT 1",
+    )?;
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
         let row: Option<(i64, i64)> = stmt

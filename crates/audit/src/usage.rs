@@ -65,7 +65,11 @@ fn ids(conn: &Connection, account: &str, key: &str) -> Result<Option<(i64, i64)>
 
 /// The latest use of `key` in `account`; `None` when the key has no recorded use there
 /// (unknown, another account's, or never used).
-pub fn last_used(conn: &Connection, account: &str, key: &str) -> Result<Option<LastUse>, AuditError> {
+pub fn last_used(
+    conn: &Connection,
+    account: &str,
+    key: &str,
+) -> Result<Option<LastUse>, AuditError> {
     let Some((a, k)) = ids(conn, account, key)? else {
         return Ok(None);
     };
@@ -115,15 +119,17 @@ pub fn products(conn: &Connection, account: &str, key: &str) -> Result<Vec<Usage
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Actions, IPs or resources of `key` within `service` (ASCII case-insensitive), latest
-/// first, `limit` items from `offset`.
+/// Actions, IPs or resources of `key` within `service` (ASCII case-insensitive), in
+/// name order (resources: type, then name), at most `limit` items after `after` (the
+/// last item of the previous page). Name order keeps pages stable while uses are
+/// recorded (an order by last use would move items between pages).
 pub fn within_service(
     conn: &Connection,
     account: &str,
     key: &str,
     service: &str,
     dim: Dimension,
-    offset: usize,
+    after: Option<(&str, &str)>,
     limit: usize,
 ) -> Result<Vec<Usage>, AuditError> {
     let Some((a, k)) = ids(conn, account, key)? else {
@@ -133,22 +139,28 @@ pub fn within_service(
         Dimension::Events => {
             "SELECT e.s, NULL, SUM(u.n), MAX(u.last_ms) FROM ix.ak_use u
              JOIN ix.strings s ON s.id = u.service JOIN ix.strings e ON e.id = u.action
-             WHERE u.acct = ?1 AND u.ak = ?2 AND s.s = ?3 COLLATE NOCASE
-             GROUP BY u.action ORDER BY 4 DESC, 1 LIMIT ?4 OFFSET ?5"
+             WHERE u.acct = ?1 AND u.ak = ?2 AND s.s = ?3 COLLATE NOCASE AND ?4 = '' AND e.s > ?5
+             GROUP BY u.action ORDER BY 1 LIMIT ?6"
         }
         Dimension::Ips => {
             "SELECT i.s, NULL, SUM(u.n), MAX(u.last_ms) FROM ix.ak_use u
              JOIN ix.strings s ON s.id = u.service JOIN ix.strings i ON i.id = u.ip
-             WHERE u.acct = ?1 AND u.ak = ?2 AND s.s = ?3 COLLATE NOCASE
-             GROUP BY u.ip ORDER BY 4 DESC, 1 LIMIT ?4 OFFSET ?5"
+             WHERE u.acct = ?1 AND u.ak = ?2 AND s.s = ?3 COLLATE NOCASE AND ?4 = '' AND i.s > ?5
+             GROUP BY u.ip ORDER BY 1 LIMIT ?6"
         }
         Dimension::Resources => {
             "SELECT n.s, t.s, SUM(u.n), MAX(u.last_ms) FROM ix.ak_res u
              JOIN ix.strings s ON s.id = u.service JOIN ix.strings t ON t.id = u.rtype
              JOIN ix.strings n ON n.id = u.rname
-             WHERE u.acct = ?1 AND u.ak = ?2 AND s.s = ?3 COLLATE NOCASE
-             GROUP BY u.rtype, u.rname ORDER BY 4 DESC, 2, 1 LIMIT ?4 OFFSET ?5"
+             WHERE u.acct = ?1 AND u.ak = ?2 AND s.s = ?3 COLLATE NOCASE AND (t.s, n.s) > (?4, ?5)
+             GROUP BY u.rtype, u.rname ORDER BY 2, 1 LIMIT ?6"
         }
+    };
+    // Events and IPs have no kind: the first key part is always '' there.
+    let (after_kind, after_name) = match (dim, after) {
+        (_, None) => ("", ""),
+        (Dimension::Resources, Some((k, n))) => (k, n),
+        (_, Some((_, n))) => ("", n),
     };
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(
@@ -156,8 +168,9 @@ pub fn within_service(
             a,
             k,
             service,
-            i64::try_from(limit).unwrap_or(i64::MAX),
-            i64::try_from(offset).unwrap_or(i64::MAX)
+            after_kind,
+            after_name,
+            i64::try_from(limit).unwrap_or(i64::MAX)
         ],
         |r| {
             Ok(Usage {

@@ -78,7 +78,11 @@ fn lookups_over_out_of_order_posting_rows_match_a_brute_force_sort() {
             let t = T0 + (rnd() % 500) as i64;
             clock.set(t);
             let who = &users[(rnd() % 3) as usize];
-            let action = if rnd() % 2 == 0 { "GetUser" } else { "CreateUser" };
+            let action = if rnd() % 2 == 0 {
+                "GetUser"
+            } else {
+                "CreateUser"
+            };
             let idx = rt
                 .block_on(log.record(event(&clock, who, action, &params(&[])), &[]))
                 .unwrap();
@@ -149,9 +153,7 @@ fn lookups_over_out_of_order_posting_rows_match_a_brute_force_sort() {
         }
     }
     // EventId: found in its account only.
-    let some = rt
-        .block_on(log.read(|c| Ok(read_events(c, 40, 41)?)))
-        .unwrap();
+    let some = rt.block_on(log.read(|c| read_events(c, 40, 41))).unwrap();
     let f = EventFields::parse(&some[0].1).unwrap();
     let account = f.user_identity.account_id.clone().unwrap();
     let by_id = |accounts: Vec<String>| {
@@ -227,7 +229,11 @@ fn an_old_layout_data_directory_is_refused_untouched() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(tables, vec!["events", "leaves", "meta"], "the old file was modified");
+    assert_eq!(
+        tables,
+        vec!["events", "leaves", "meta"],
+        "the old file was modified"
+    );
     assert!(!dir.path().join("audit-index.db").exists());
 }
 
@@ -252,7 +258,9 @@ fn access_key_usage_is_aggregated_per_key_and_scoped_by_account() {
             clock.advance(1);
             let action = if i < 7 { "GetUser" } else { "CreateUser" };
             let p = params(&[("UserName", &format!("target{}", i % 2))]);
-            log.record(event(&clock, &alice, action, &p), &[]).await.unwrap();
+            log.record(event(&clock, &alice, action, &p), &[])
+                .await
+                .unwrap();
         }
         clock.advance(5);
         log.record(event(&clock, &eve, "ListUsers", &params(&[])), &[])
@@ -271,13 +279,21 @@ fn access_key_usage_is_aggregated_per_key_and_scoped_by_account() {
     assert!(ix(&rt, &log, |c| usage::last_used(c, "111", "LTAIeve")).is_none());
     assert!(ix(&rt, &log, |c| usage::last_used(c, "111", "nope")).is_none());
 
-    let products = ix(&rt, &log, |c| Ok(Some(usage::products(c, "111", "LTAIalice")?)))
+    let products = ix(&rt, &log, |c| {
+        Ok(Some(usage::products(c, "111", "LTAIalice")?))
+    })
     .unwrap();
     assert_eq!(products.len(), 1);
     assert_eq!((products[0].name.as_str(), products[0].count), ("Ram", 10));
     let events = ix(&rt, &log, |c| {
         Ok(Some(usage::within_service(
-            c, "111", "LTAIalice", "ram", Dimension::Events, 0, 10,
+            c,
+            "111",
+            "LTAIalice",
+            "ram",
+            Dimension::Events,
+            None,
+            10,
         )?))
     })
     .unwrap();
@@ -285,27 +301,52 @@ fn access_key_usage_is_aggregated_per_key_and_scoped_by_account() {
         .iter()
         .map(|u| (u.name.as_str(), u.count, u.last_ms))
         .collect();
+    // Name order (stable pages).
     assert_eq!(
         got,
-        vec![("CreateUser", 3, (T0 + 10) * 1000), ("GetUser", 7, (T0 + 7) * 1000)]
+        vec![
+            ("CreateUser", 3, (T0 + 10) * 1000),
+            ("GetUser", 7, (T0 + 7) * 1000)
+        ]
     );
     let ips = ix(&rt, &log, |c| {
-        Ok(Some(usage::within_service(c, "111", "LTAIalice", "Ram", Dimension::Ips, 0, 10)?))
+        Ok(Some(usage::within_service(
+            c,
+            "111",
+            "LTAIalice",
+            "Ram",
+            Dimension::Ips,
+            None,
+            10,
+        )?))
     })
     .unwrap();
     assert_eq!(ips.len(), 1);
     assert_eq!((ips[0].name.as_str(), ips[0].count), ("127.0.0.1", 10));
     let res = ix(&rt, &log, |c| {
         Ok(Some(usage::within_service(
-            c, "111", "LTAIalice", "Ram", Dimension::Resources, 0, 1,
+            c,
+            "111",
+            "LTAIalice",
+            "Ram",
+            Dimension::Resources,
+            None,
+            1,
         )?))
     })
     .unwrap();
     assert_eq!(res.len(), 1, "limit");
     assert_eq!(res[0].kind.as_deref(), Some("ACS::RAM::User"));
-    let page2 = ix(&rt, &log, |c| {
+    let after = (res[0].kind.clone().unwrap(), res[0].name.clone());
+    let page2 = ix(&rt, &log, move |c| {
         Ok(Some(usage::within_service(
-            c, "111", "LTAIalice", "Ram", Dimension::Resources, 1, 10,
+            c,
+            "111",
+            "LTAIalice",
+            "Ram",
+            Dimension::Resources,
+            Some((&after.0, &after.1)),
+            10,
         )?))
     })
     .unwrap();
@@ -314,7 +355,15 @@ fn access_key_usage_is_aggregated_per_key_and_scoped_by_account() {
     assert_eq!(res[0].count + page2[0].count, 10);
     // Another service: nothing.
     let none = ix(&rt, &log, |c| {
-        Ok(Some(usage::within_service(c, "111", "LTAIalice", "Ecs", Dimension::Ips, 0, 10)?))
+        Ok(Some(usage::within_service(
+            c,
+            "111",
+            "LTAIalice",
+            "Ecs",
+            Dimension::Ips,
+            None,
+            10,
+        )?))
     })
     .unwrap();
     assert!(none.is_empty());

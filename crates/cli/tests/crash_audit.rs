@@ -195,11 +195,17 @@ fn sigkill_under_load_loses_no_acknowledged_event_and_the_log_verifies() {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        assert_eq!(chunk_leaves, leaves, "leaf chunks do not overlap or leave gaps");
+        assert_eq!(
+            chunk_leaves, leaves,
+            "leaf chunks do not overlap or leave gaps"
+        );
         let max = chunks_end;
         // Stored event indices are dense.
         assert!(
-            stored.iter().enumerate().all(|(i, (idx, _))| *idx == i as u64),
+            stored
+                .iter()
+                .enumerate()
+                .all(|(i, (idx, _))| *idx == i as u64),
             "event indices are dense"
         );
         assert_eq!(
