@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Official ActionTrail SDK (alibabacloud-actiontrail20200706) against a running Cloudward:
 trail management (CreateTrail, DescribeTrails, UpdateTrail, StartLogging, GetTrailStatus,
-StopLogging, DeleteTrail) and LookupEvents (filters, paging, direction, events of refused
-and unauthenticated calls), with V3 (default) and V2 signing.
+StopLogging, DeleteTrail), LookupEvents (filters, paging, direction, events of refused
+and unauthenticated calls), with V3 (default) and V2 signing, and the AccessKey audit view
+(GetAccessKeyLastUsedInfo/Products/Events/Ips/Resources).
 
 A plain script (no pytest): one line per check, non-zero exit if any failed.
 `crates/cli/tests/sdk_actiontrail.rs` starts the server and runs it.
@@ -177,6 +178,59 @@ def lookup_time_window_and_errors():
     return None
 
 
+def access_key_last_used():
+    c = client()
+    products = c.get_access_key_last_used_products(
+        at.GetAccessKeyLastUsedProductsRequest(access_key=AK_ID)).body.products
+    names = [p.service_name for p in products]
+    expect("Actiontrail" in names, f"products: {[p.to_map() for p in products]}")
+    trail = [p for p in products if p.service_name == "Actiontrail"][0]
+    expect(trail.source == "ManagementEvent", trail.to_map())
+    expect(trail.used_timestamp > 1_600_000_000_000, f"UsedTimestamp in ms: {trail.to_map()}")
+    expect('"Count"' in (trail.detail or ""), trail.to_map())
+
+    ips = c.get_access_key_last_used_ips(
+        at.GetAccessKeyLastUsedIpsRequest(access_key=AK_ID, service_name="Actiontrail")).body.ips
+    expect(any(i.ip == "127.0.0.1" for i in ips), f"ips: {[i.to_map() for i in ips]}")
+    # V2 signing, a service the key never called: an empty list, not an error.
+    none = client("v2").get_access_key_last_used_ips(
+        at.GetAccessKeyLastUsedIpsRequest(access_key=AK_ID, service_name="Ecs")).body.ips
+    expect(none == [], f"ips for Ecs: {none}")
+
+    info = c.get_access_key_last_used_info(at.GetAccessKeyLastUsedInfoRequest(access_key=AK_ID)).body
+    expect(info.access_key_id == AK_ID and info.account_type == "root-account", info.to_map())
+    if ACCOUNT:
+        expect(info.account_id == ACCOUNT, info.to_map())
+    expect(info.used_timestamp >= trail.used_timestamp, info.to_map())
+
+    # Events of one service, one per page: NextToken walks them all.
+    seen, token = [], None
+    while True:
+        body = c.get_access_key_last_used_events(at.GetAccessKeyLastUsedEventsRequest(
+            access_key=AK_ID, service_name="Actiontrail", page_size="1", next_token=token)).body
+        expect(len(body.events) <= 1, "page too big")
+        seen.extend(e.event_name for e in body.events)
+        token = body.next_token
+        if not token:
+            break
+        expect(len(seen) < 100, "paging does not end")
+    expect("CreateTrail" in seen and "LookupEvents" in seen, f"events: {seen}")
+    expect(len(seen) == len(set(seen)), f"duplicates across pages: {seen}")
+
+    resources = c.get_access_key_last_used_resources(at.GetAccessKeyLastUsedResourcesRequest(
+        access_key=AK_ID, service_name="Actiontrail")).body
+    expect(isinstance(resources.resources, list), resources.to_map())
+
+    # An unknown key (or another account's) is not found.
+    try:
+        c.get_access_key_last_used_products(
+            at.GetAccessKeyLastUsedProductsRequest(access_key="LTAI5tNoSuchKeyNoSuchKey"))
+        raise AssertionError("an unknown AccessKey was answered")
+    except Exception as exc:  # noqa: BLE001
+        expect(getattr(exc, "code", None) == "EntityNotExist.AccessKey", f"{exc}")
+    return f"{len(products)} products, {len(ips)} ips, {len(seen)} events"
+
+
 check("trail lifecycle (tea, V3)", trail_lifecycle(None))
 check("trail lifecycle (tea, V2)", trail_lifecycle("v2"))
 check("LookupEvents by EventName (V3)", lookup_by_event_name(None))
@@ -184,6 +238,8 @@ check("LookupEvents by EventName (V2)", lookup_by_event_name("v2"))
 check("LookupEvents paging and direction", lookup_paging)
 check("LookupEvents shows refused, unauthenticated calls", lookup_unauthenticated_and_denied)
 check("LookupEvents window, EventId and parameter errors", lookup_time_window_and_errors)
+check("GetAccessKeyLastUsed* (products, IPs, info, events paging, resources, unknown key)",
+      access_key_last_used)
 
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -4,12 +4,14 @@
 //! ```text
 //! cargo bench -p cloudward-audit --bench audit -- ingest [EVENTS] [WRITERS] [IN-FLIGHT]
 //! cargo bench -p cloudward-audit --bench audit -- lookup [EVENTS] [QUERIES]
+//! cargo bench -p cloudward-audit --bench audit -- prepare [EVENTS]
 //! ```
 //!
 //! * `ingest`: WRITERS concurrent tasks on a 2-worker runtime, each with up to IN-FLIGHT
 //!   calls outstanding, call `AuditLog::record` (build → redact → canonical bytes → leaf hash → group commit)
 //!   until EVENTS are durable; reports sustained events/s, then the same with prepared
 //!   rows (`AuditLog::append`, store only). Durability `os` and `fsync` are both run.
+//! * `prepare`: the caller's share of `record` per event, stage by stage, on one thread.
 //! * `lookup`: fills (once; reused from `$CLOUDWARD_BENCH_DIR`, default
 //!   `/tmp/cloudward-audit-bench-<EVENTS>`) a log with EVENTS events spread over 90 days,
 //!   10 accounts × 100 users, then runs QUERIES `LookupEvents`-equivalent queries by
@@ -34,7 +36,32 @@ use cloudward_service::{Clock, Params, Principal, PrincipalKind, RequestContext,
 use cloudward_trail::ActionTrailEvent;
 use serde_json::Value;
 
+// The `cloudward` binary's allocator (crates/cli/src/main.rs), so that the numbers are
+// the server's: glibc malloc was ~18 % of the ingest profile, mostly cross-thread frees.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SPAN: i64 = 90 * 86_400;
+
+/// CPU time (user + system) this process has used so far, from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Start of the synthetic 90-day span: ends an hour before now, so a server started on
 /// the data (retention 90 days) keeps every event.
@@ -129,6 +156,35 @@ where
 }
 
 fn ingest(events: u64, writers: u64, inflight: usize) {
+    // Warm-up (not measured): the first hundred thousand calls of a process also pay for
+    // fresh memory (page faults, allocator arenas), which a sustained rate should not
+    // include; without it the first measured phase ran up to 40 % slower.
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (log, writer) = rt.block_on(async { open(dir.path(), Durability::Os) });
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let l = log.clone();
+        let n = 100_000 / writers * writers;
+        let started = Instant::now();
+        rt.block_on(drive(writers, inflight, n, move |i| {
+            let log = l.clone();
+            async move {
+                let e = event_at(now, (i % 10) as u32, (i % 100) as u32, i);
+                log.record(e, &[]).await.unwrap();
+            }
+        }));
+        println!(
+            "warm-up: {n} events in {:.2} s (not counted)",
+            started.elapsed().as_secs_f64()
+        );
+        drop(log);
+        writer.join();
+    }
     for durability in [Durability::Os, Durability::Fsync] {
         let dir = tempfile::tempdir().unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -139,6 +195,8 @@ fn ingest(events: u64, writers: u64, inflight: usize) {
         let (log, writer) = rt.block_on(async { open(dir.path(), durability) });
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let n = events / writers * writers;
+        let load_before = loadavg();
+        let cpu0 = cpu_seconds();
         let started = Instant::now();
         let l = log.clone();
         rt.block_on(drive(writers, inflight, n, move |i| {
@@ -154,6 +212,7 @@ fn ingest(events: u64, writers: u64, inflight: usize) {
             std::thread::sleep(Duration::from_millis(1));
         }
         let full = started.elapsed();
+        let cpu_record = cpu_seconds() - cpu0;
         // Store only: rows prepared up front (redaction, serialization, hashing excluded).
         let rows: Arc<Vec<EventRow>> = Arc::new(
             (0..n)
@@ -167,6 +226,7 @@ fn ingest(events: u64, writers: u64, inflight: usize) {
                 .collect(),
         );
         let bytes: usize = rows.iter().map(|r| r.body.len()).sum();
+        let cpu1 = cpu_seconds();
         let started = Instant::now();
         let l = log.clone();
         rt.block_on(drive(writers, inflight, n, move |i| {
@@ -181,6 +241,7 @@ fn ingest(events: u64, writers: u64, inflight: usize) {
             std::thread::sleep(Duration::from_millis(1));
         }
         let store = started.elapsed();
+        let cpu_store = cpu_seconds() - cpu1;
         println!(
             "ingest durability={durability:?} writers={writers} in-flight/writer={inflight}: record() {n} events durable in {:.2} s = {:.0} events/s, indexed in {:.2} s = {:.0} events/s; append() of prepared rows: durable {:.0} events/s, indexed {:.0} events/s (avg event {} bytes)",
             acked.as_secs_f64(),
@@ -191,9 +252,69 @@ fn ingest(events: u64, writers: u64, inflight: usize) {
             n as f64 / store.as_secs_f64(),
             bytes / n.max(1) as usize,
         );
+        println!(
+            "  CPU (user+sys, whole process) record(): {:.2} s = {:.1} µs/event ({:.0} events per CPU-second); append(): {:.2} s = {:.1} µs/event; load average before {load_before}, after {}",
+            cpu_record,
+            cpu_record * 1e6 / n as f64,
+            n as f64 / cpu_record.max(1e-9),
+            cpu_store,
+            cpu_store * 1e6 / n as f64,
+            loadavg(),
+        );
         drop(log);
         writer.join();
     }
+}
+
+/// Per-event CPU of the caller's side of `record`, stage by stage, on one thread:
+/// build → redact → canonical bytes → leaf hash, and `EventRow::from_event` (all of it).
+fn prepare(events: u64) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let n = events.max(1);
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+    let t = Instant::now();
+    let built: Vec<ActionTrailEvent> = (0..n)
+        .map(|i| event_at(now, (i % 10) as u32, (i % 100) as u32, i))
+        .collect();
+    let build = t.elapsed();
+    let t = Instant::now();
+    let redacted: Vec<_> = built
+        .iter()
+        .cloned()
+        .map(|e| e.redact_with(&[]).unwrap())
+        .collect();
+    let redact_and_clone = t.elapsed();
+    let t = Instant::now();
+    let _clones: Vec<ActionTrailEvent> = built.to_vec();
+    let clone_only = t.elapsed();
+    let t = Instant::now();
+    let bodies: Vec<Vec<u8>> = redacted
+        .iter()
+        .map(|r| r.canonical_bytes().unwrap())
+        .collect();
+    let serialize = t.elapsed();
+    let t = Instant::now();
+    let mut x = 0u8;
+    for b in &bodies {
+        x ^= cloudward_trail::merkle::leaf_hash(b)[0];
+    }
+    let hash = t.elapsed();
+    let t = Instant::now();
+    let rows: Vec<EventRow> = built
+        .into_iter()
+        .map(|e| EventRow::from_event(e, &[]).unwrap())
+        .collect();
+    let whole = t.elapsed();
+    println!(
+        "prepare {n} events (one thread): build_event {:.2} µs, redact {:.2} µs, canonical bytes {:.2} µs, leaf hash {:.2} µs; EventRow::from_event (redact + bytes + hash + row) {:.2} µs; build + from_event = {:.2} µs/event [{x} {}]",
+        per(build),
+        per(redact_and_clone.saturating_sub(clone_only)),
+        per(serialize),
+        per(hash),
+        per(whole),
+        per(build + whole),
+        rows.len(),
+    );
 }
 
 fn fill(dir: &Path, events: u64) {
@@ -328,6 +449,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("ingest") => ingest(num(1, 500_000), num(2, 8), num(3, 512) as usize),
         Some("lookup") => lookups(num(1, 10_000_000), num(2, 2_000)),
+        Some("prepare") => prepare(num(1, 200_000)),
         _ => {
             // `cargo bench` without arguments: a short smoke run of both.
             ingest(100_000, 8, 512);

@@ -1,4 +1,5 @@
-//! ActionTrail `2020-07-06` actions (`LookupEvents`, trails) and Cloudward's integrity
+//! ActionTrail `2020-07-06` actions (`LookupEvents`, trails, the AccessKey audit view
+//! `GetAccessKeyLastUsed{Info,Products,Events,Ips,Resources}`) and Cloudward's integrity
 //! extensions (`GetCheckpoint`, `CreateCheckpoint`, `GetInclusionProof`,
 //! `GetConsistencyProof`, `RotateCheckpointKey`), as [`ActionSpec`]s.
 //!
@@ -73,6 +74,41 @@ pub const ACTIONS: &[ActionSpec] = &[
         ReadWrite::Read,
         any_resource,
         lookup_events,
+    ),
+    spec(
+        "GetAccessKeyLastUsedInfo",
+        "actiontrail:GetAccessKeyLastUsedInfo",
+        ReadWrite::Read,
+        any_resource,
+        ak_last_used_info,
+    ),
+    spec(
+        "GetAccessKeyLastUsedProducts",
+        "actiontrail:GetAccessKeyLastUsedProducts",
+        ReadWrite::Read,
+        any_resource,
+        ak_last_used_products,
+    ),
+    spec(
+        "GetAccessKeyLastUsedEvents",
+        "actiontrail:GetAccessKeyLastUsedEvents",
+        ReadWrite::Read,
+        any_resource,
+        ak_last_used_events,
+    ),
+    spec(
+        "GetAccessKeyLastUsedIps",
+        "actiontrail:GetAccessKeyLastUsedIps",
+        ReadWrite::Read,
+        any_resource,
+        ak_last_used_ips,
+    ),
+    spec(
+        "GetAccessKeyLastUsedResources",
+        "actiontrail:GetAccessKeyLastUsedResources",
+        ReadWrite::Read,
+        any_resource,
+        ak_last_used_resources,
     ),
     spec(
         "CreateTrail",
@@ -348,6 +384,205 @@ fn lookup_events(call: Call<'_>) -> HandlerFuture<'_> {
         }
         Ok(body)
     })
+}
+
+// ---- AccessKey audit view (GetAccessKeyLastUsed*) ---------------------------------
+
+/// Default `PageSize` of the `GetAccessKeyLastUsed*` lists (as the SDK documents).
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+/// Largest `PageSize`.
+pub const MAX_PAGE_SIZE: i64 = 100;
+/// `Source` of every item: Cloudward records management events only.
+const USAGE_SOURCE: &str = "ManagementEvent";
+
+fn key_not_found() -> ApiError {
+    // The same answer for an unknown key, another account's key and a key never used:
+    // the caller learns nothing about keys outside its account.
+    ApiError::new(
+        "EntityNotExist.AccessKey",
+        404,
+        "The specified AccessKey does not exist in this account or has no recorded use.",
+    )
+}
+
+fn detail(count: i64) -> String {
+    json!({ "Count": count }).to_string()
+}
+
+/// `PageSize` and the position after which the page starts (`NextToken`: the kind and
+/// name of the last item returned).
+fn page_params(params: &Params) -> Result<(usize, Option<(String, String)>), ApiError> {
+    let size = optional_int(
+        params,
+        "PageSize",
+        0,
+        MAX_PAGE_SIZE,
+        "InvalidParameter.PageSize",
+    )?
+    .filter(|n| *n > 0)
+    .unwrap_or(DEFAULT_PAGE_SIZE);
+    let after =
+        match optional(params, "NextToken") {
+            None => None,
+            Some(t) => Some(usage_token_decode(t).ok_or_else(|| {
+                invalid("InvalidParameter.NextToken", "The NextToken is not valid.")
+            })?),
+        };
+    Ok((usize::try_from(size).unwrap_or(20), after))
+}
+
+fn usage_token(kind: &str, name: &str) -> String {
+    let text = json!(["aku1", kind, name]).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+fn usage_token_decode(token: &str) -> Option<(String, String)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let (tag, kind, name): (String, String, String) = serde_json::from_slice(&raw).ok()?;
+    (tag == "aku1").then_some((kind, name))
+}
+
+/// The caller's account, the `AccessKey` parameter, and an error unless the key has a
+/// recorded use in that account.
+async fn usage_key(call: &Call<'_>, log: &AuditLog) -> Result<(String, String), ApiError> {
+    let account = call.auth.principal().account_id.clone();
+    let key = required(call.params, "AccessKey")?.to_owned();
+    let (a, k) = (account.clone(), key.clone());
+    let last = log
+        .read_indexed(move |c| crate::usage::last_used(c, &a, &k))
+        .await
+        .map_err(api_error)?;
+    if last.is_none() {
+        return Err(key_not_found());
+    }
+    Ok((account, key))
+}
+
+fn ak_last_used_info(call: Call<'_>) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let log = log_of(call.state)?;
+        let account = call.auth.principal().account_id.clone();
+        let key = required(call.params, "AccessKey")?.to_owned();
+        let (a, k) = (account.clone(), key.clone());
+        let last = log
+            .read_indexed(move |c| crate::usage::last_used(c, &a, &k))
+            .await
+            .map_err(api_error)?
+            .ok_or_else(key_not_found)?;
+        Ok(json!({
+            "AccessKeyId": key,
+            "AccountId": account,
+            "OwnerId": account,
+            "AccountType": last.identity_type,
+            "UserName": last.user_name,
+            "ServiceName": last.service,
+            "ServiceNameCn": last.service,
+            "ServiceNameEn": last.service,
+            "Source": USAGE_SOURCE,
+            "UsedTimestamp": last.last_ms,
+            "Detail": json!({
+                "EventName": last.action,
+                "SourceIpAddress": last.ip,
+                "Count": last.total,
+            }).to_string(),
+        }))
+    })
+}
+
+fn ak_last_used_products(call: Call<'_>) -> HandlerFuture<'_> {
+    Box::pin(async move {
+        let log = log_of(call.state)?;
+        let (account, key) = usage_key(&call, &log).await?;
+        let list = log
+            .read_indexed(move |c| crate::usage::products(c, &account, &key))
+            .await
+            .map_err(api_error)?;
+        let products: Vec<Value> = list
+            .iter()
+            .map(|u| {
+                json!({
+                    "ServiceName": u.name,
+                    "ServiceNameCn": u.name,
+                    "ServiceNameEn": u.name,
+                    "Source": USAGE_SOURCE,
+                    "UsedTimestamp": u.last_ms,
+                    "Count": u.count,
+                    "Detail": detail(u.count),
+                })
+            })
+            .collect();
+        Ok(json!({ "Products": products }))
+    })
+}
+
+async fn usage_list(call: Call<'_>, dim: crate::usage::Dimension) -> Result<Value, ApiError> {
+    use crate::usage::Dimension;
+    let log = log_of(call.state)?;
+    let service = required(call.params, "ServiceName")?.to_owned();
+    let (size, after) = page_params(call.params)?;
+    let (account, key) = usage_key(&call, &log).await?;
+    // One more than a page tells whether a next page exists.
+    let mut list = log
+        .read_indexed(move |c| {
+            let after = after.as_ref().map(|(k, n)| (k.as_str(), n.as_str()));
+            crate::usage::within_service(c, &account, &key, &service, dim, after, size + 1)
+        })
+        .await
+        .map_err(api_error)?;
+    let more = list.len() > size;
+    list.truncate(size);
+    let items: Vec<Value> = list
+        .iter()
+        .map(|u| {
+            let mut item = json!({
+                "Source": USAGE_SOURCE,
+                "UsedTimestamp": u.last_ms,
+                "Count": u.count,
+                "Detail": detail(u.count),
+            });
+            if let Some(obj) = item.as_object_mut() {
+                match dim {
+                    Dimension::Events => {
+                        obj.insert("EventName".to_owned(), json!(u.name));
+                    }
+                    Dimension::Ips => {
+                        obj.insert("Ip".to_owned(), json!(u.name));
+                    }
+                    Dimension::Resources => {
+                        obj.insert("ResourceName".to_owned(), json!(u.name));
+                        obj.insert("ResourceType".to_owned(), json!(u.kind));
+                    }
+                }
+            }
+            item
+        })
+        .collect();
+    let field = match dim {
+        Dimension::Events => "Events",
+        Dimension::Ips => "Ips",
+        Dimension::Resources => "Resources",
+    };
+    let mut body = serde_json::Map::new();
+    body.insert(field.to_owned(), Value::Array(items));
+    if more && let Some(last) = list.last() {
+        let token = usage_token(last.kind.as_deref().unwrap_or(""), &last.name);
+        body.insert("NextToken".to_owned(), json!(token));
+    }
+    Ok(Value::Object(body))
+}
+
+fn ak_last_used_events(call: Call<'_>) -> HandlerFuture<'_> {
+    Box::pin(usage_list(call, crate::usage::Dimension::Events))
+}
+
+fn ak_last_used_ips(call: Call<'_>) -> HandlerFuture<'_> {
+    Box::pin(usage_list(call, crate::usage::Dimension::Ips))
+}
+
+fn ak_last_used_resources(call: Call<'_>) -> HandlerFuture<'_> {
+    Box::pin(usage_list(call, crate::usage::Dimension::Resources))
 }
 
 fn check_event_rw(value: &str) -> Result<String, ApiError> {

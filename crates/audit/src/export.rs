@@ -45,32 +45,26 @@ pub fn export_data_dir(
     } else {
         stored_checkpoint(&tx, None)?.map_or(0, |c| c.checkpoint.size)
     };
-    let first: Option<i64> = tx.query_row("SELECT MIN(idx) FROM events", [], |r| r.get(0))?;
-    if upto > 0 && first.is_some_and(|f| f > 0) {
+    let (_, first) = crate::blocks::stored_events(&tx)?;
+    if upto > 0 && first.is_none_or(|f| f > 0) {
         return Err(AuditError::Invalid(format!(
             "events before index {} were purged by retention; an export must start at 0 (trail deliveries hold the older events)",
-            first.unwrap_or(0)
+            first.unwrap_or(upto)
         )));
     }
     let mut writer = ExportWriter::create(out, options)?;
     {
-        let mut stmt = tx.prepare("SELECT idx, body FROM events WHERE idx < ?1 ORDER BY idx")?;
-        let mut rows = stmt.query([i64::try_from(upto).unwrap_or(i64::MAX)])?;
         let mut expected = 0u64;
-        while let Some(row) = rows.next()? {
-            let idx = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(u64::MAX);
+        crate::blocks::for_each_event(&tx, 0, upto, |idx, body| {
             if idx != expected {
                 return Err(AuditError::Integrity(format!(
                     "event {expected} is missing from the store"
                 )));
             }
-            let body = row
-                .get_ref(1)?
-                .as_blob()
-                .map_err(|e| AuditError::Storage(e.to_string()))?;
             writer.append_canonical(body)?;
             expected += 1;
-        }
+            Ok(())
+        })?;
         if expected != upto {
             return Err(AuditError::Integrity(format!(
                 "the store holds {expected} events, expected {upto}"

@@ -1,13 +1,17 @@
 //! `cloudward-audit`: the operation audit service.
 //!
 //! * [`log`]: the durable, append-only event log (`<data dir>/audit.db`): one writer
-//!   thread with group commit; each event's row, index rows, Merkle leaf, cached subtree
-//!   hashes and the frontier commit in one transaction. Proofs come from the store
-//!   through [`cloudward_trail::LeafHashes`] with the subtree cache.
+//!   thread with group commit; each batch's event blocks, Merkle leaf chunks, cached
+//!   subtree hashes and the frontier commit in one transaction. Proofs come from the
+//!   store through [`cloudward_trail::LeafHashes`] with the subtree cache.
+//! * [`blocks`]: the storage layout of events (blocks) and leaf hashes (chunks).
+//! * [`index`]: lookup posting lists and the AccessKey usage aggregate
+//!   (`audit-index.db`), written by the indexer thread.
 //! * [`keys`]: the Ed25519 checkpoint key (`audit-keys/signing.key`, 0600) and the
 //!   public keyring with every retired key.
 //! * [`event`]: the ActionTrail event of one call, built from what the server knows.
 //! * [`lookup`]: `LookupEvents` queries.
+//! * [`usage`]: the AccessKey usage aggregate behind `GetAccessKeyLastUsed*`.
 //! * [`trails`]: trails (`CreateTrail` ...) and their delivery of gzip JSON-lines files
 //!   and checkpoint files.
 //! * [`export`]: export of the log in the `cloudward-trail` layout for offline
@@ -16,6 +20,7 @@
 //!   [`cloudward_service::ActionSpec`]s ([`actions()`]).
 
 pub mod actions;
+pub mod blocks;
 pub mod event;
 pub mod export;
 pub mod index;
@@ -24,6 +29,7 @@ pub mod log;
 pub mod lookup;
 mod maintenance;
 pub mod trails;
+pub mod usage;
 
 pub use actions::actions;
 pub use event::{CallFacts, build_event};

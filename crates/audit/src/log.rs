@@ -3,14 +3,15 @@
 //!
 //! **Invariant (one durable audit event per call):** [`AuditLog::record`] returns only
 //! after the transaction holding the event committed. In that same transaction go the
-//! event row, its index rows, its Merkle leaf hash, the perfect-subtree hashes it
-//! completed and the persisted frontier, so after a crash either all of an event is
-//! there or none of it, and the log's tree always matches its rows.
+//! event's block, its Merkle leaf hash, the perfect-subtree hashes it completed and the
+//! persisted frontier, so after a crash either all of an event is there or none of it,
+//! and the log's tree always matches its rows.
 //!
-//! Tables: `events` (queryable, purged after the retention period; its lookup indexes
-//! live in `audit-index.db`, see [`crate::index`]), `leaves` (every leaf hash, never purged), `subtrees`
-//! (hashes of perfect subtrees of height ≥ [`MIN_CACHED_LEVEL`], the proof cache),
-//! `checkpoints` (signed notes), `meta` (origin, frontier), `trails`.
+//! Tables (schema 2): `blocks` (events, several per row, see [`crate::blocks`]; purged
+//! after the retention period; their lookup indexes live in `audit-index.db`, see
+//! [`crate::index`]), `leaf_chunks` (every leaf hash, one row per block, never purged),
+//! `subtrees` (hashes of perfect subtrees of height ≥ [`MIN_CACHED_LEVEL`], the proof
+//! cache), `checkpoints` (signed notes), `meta` (schema, origin, frontier), `trails`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,8 +39,8 @@ pub const MIN_CACHED_LEVEL: u32 = 4;
 const MAX_BATCH: usize = 8192;
 /// How long the writer waits for more callers once a batch has started to form.
 const GATHER: Duration = Duration::from_micros(400);
-/// Schema version stored in `meta`.
-const SCHEMA_VERSION: &str = "1";
+/// Schema version stored in `meta` (2: events in blocks, leaf hashes in chunks).
+const SCHEMA_VERSION: &str = "2";
 /// File name inside the data directory.
 pub const DB_FILE: &str = "audit.db";
 
@@ -148,6 +149,11 @@ pub struct EventRow {
     pub access_key_id: String,
     /// `(resource type, resource name)` from `referencedResources`.
     pub resources: Vec<(String, String)>,
+    /// `sourceIpAddress` (for the AccessKey usage aggregate).
+    pub source_ip: String,
+    /// `userIdentity.type` (`anonymous` when the caller did not authenticate: only
+    /// authenticated calls count as uses of their AccessKey).
+    pub identity_type: &'static str,
     /// Canonical bytes (the leaf data).
     pub body: Vec<u8>,
     /// Leaf hash of `body`.
@@ -162,30 +168,70 @@ impl EventRow {
         let redacted = event.redact_with(extra_secrets)?;
         let body = redacted.canonical_bytes()?;
         let leaf = merkle::leaf_hash(&body);
-        let e = redacted.event();
+        // The event is not needed after serialization: move its strings into the row
+        // instead of cloning them (this runs once per API call).
+        let e = redacted.into_inner();
         let resources = e
             .referenced_resources
-            .iter()
+            .into_iter()
             .flatten()
-            .flat_map(|(kind, names)| names.iter().map(move |n| (kind.clone(), n.clone())))
+            .flat_map(|(kind, names)| names.into_iter().map(move |n| (kind.clone(), n)))
             .collect();
         Ok(Self {
-            event_id: e.event_id.clone(),
+            event_id: e.event_id,
             time_s: e.event_time.unix(),
-            account_id: e.user_identity.account_id.clone().unwrap_or_default(),
-            user_name: e.user_identity.user_name.clone().unwrap_or_default(),
-            event_name: e.event_name.clone(),
-            service_name: e.service_name.clone(),
+            account_id: e.user_identity.account_id.unwrap_or_default(),
+            user_name: e.user_identity.user_name.unwrap_or_default(),
+            event_name: e.event_name,
+            service_name: e.service_name,
             event_rw: match e.event_rw {
                 cloudward_trail::event::EventRw::Read => "Read",
                 cloudward_trail::event::EventRw::Write => "Write",
             },
-            access_key_id: e.user_identity.access_key_id.clone().unwrap_or_default(),
+            access_key_id: e.user_identity.access_key_id.unwrap_or_default(),
             resources,
+            source_ip: e.source_ip_address,
+            identity_type: identity_type(e.user_identity.kind),
             body,
             leaf,
         })
     }
+}
+
+/// The `userIdentity.type` string of an identity kind (as the event JSON writes it).
+#[must_use]
+pub fn identity_type(kind: cloudward_trail::event::IdentityType) -> &'static str {
+    use cloudward_trail::event::IdentityType as T;
+    match kind {
+        T::RootAccount => "root-account",
+        T::RamUser => "ram-user",
+        T::AssumedRole => "assumed-role",
+        T::System => "system",
+        T::CloudSsoUser => "cloudsso-user",
+        T::SamlUser => "saml-user",
+        T::OidcUser => "oidc-user",
+        T::AlibabaCloudAccount => "alibaba-cloud-account",
+        T::Anonymous => "anonymous",
+    }
+}
+
+/// [`identity_type`] of a stored `userIdentity.type` string.
+#[must_use]
+pub fn identity_type_str(text: &str) -> &'static str {
+    [
+        "root-account",
+        "ram-user",
+        "assumed-role",
+        "system",
+        "cloudsso-user",
+        "saml-user",
+        "oidc-user",
+        "alibaba-cloud-account",
+        "anonymous",
+    ]
+    .into_iter()
+    .find(|k| *k == text)
+    .unwrap_or("unknown")
 }
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -200,7 +246,7 @@ enum Msg {
     },
     Run(Job),
     /// Forward to the indexer: drop index entries below this log index.
-    IndexPurge(i64),
+    IndexPurge(u64),
     Stop,
 }
 
@@ -219,6 +265,9 @@ pub(crate) struct Shared {
     pub(crate) runtime: Option<tokio::runtime::Handle>,
     /// Events the indexer has indexed (see [`crate::index`]).
     pub(crate) indexed: AtomicU64,
+    /// The largest log size a reader is waiting for the indexer to reach (it then writes
+    /// what it holds instead of gathering more).
+    pub(crate) index_wanted: AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -330,6 +379,39 @@ pub(crate) fn now_unix(clock: &dyn Clock) -> u64 {
     u64::try_from(clock.now().unix_timestamp()).unwrap_or(0)
 }
 
+/// Refuses a database written with another storage layout before anything is written to
+/// it: schema 1 (one `events` row and one `leaves` row per event) and the pre-Merkle
+/// layout are not migrated (the product was unreleased when the layout changed), and
+/// creating the new tables next to old ones would leave a file neither version reads.
+fn check_layout(conn: &Connection, path: &Path) -> Result<(), AuditError> {
+    let has_table = |name: &str| -> Result<bool, AuditError> {
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )? > 0)
+    };
+    if has_table("events")? || has_table("leaves")? {
+        return Err(AuditError::Storage(format!(
+            "{} was written by an older Cloudward with the one-row-per-event audit layout (schema 1); \
+             this version stores events in blocks (schema 2) and does not convert old logs: \
+             export it with the older version if needed (`cloudward trail export`), then move the data directory aside",
+            path.display()
+        )));
+    }
+    if has_table("meta")?
+        && let Some(v) = get_meta(conn, "schema")?
+        && v != SCHEMA_VERSION.as_bytes()
+    {
+        return Err(AuditError::Storage(format!(
+            "{} has audit schema version {:?}; this version reads only {SCHEMA_VERSION}",
+            path.display(),
+            String::from_utf8_lossy(&v)
+        )));
+    }
+    Ok(())
+}
+
 fn open_conn(path: &Path, durability: Durability) -> Result<Connection, AuditError> {
     let conn = Connection::open(path)?;
     let sync = match durability {
@@ -337,8 +419,11 @@ fn open_conn(path: &Path, durability: Durability) -> Result<Connection, AuditErr
         Durability::Os => "NORMAL",
     };
     conn.busy_timeout(Duration::from_secs(10))?;
+    // 16 KiB pages for a new file (a no-op on an existing one): a block (≤ 32 KiB) spans
+    // 2–3 pages instead of 8–9, so a commit writes (and the checkpointer copies) a quarter
+    // as many WAL frames, each one a system call. Must come before the switch to WAL.
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA cache_size=-2000;"
+        "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA cache_size=-2000;"
     ))?;
     Ok(conn)
 }
@@ -357,20 +442,16 @@ pub fn open_reader(path: &Path) -> Result<Connection, AuditError> {
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS leaves (idx INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS leaf_chunks (first INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS subtrees (
     level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
     PRIMARY KEY (level, idx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-    idx INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL,
-    time_s INTEGER NOT NULL,
-    account_id TEXT NOT NULL,
-    user_name TEXT NOT NULL,
-    event_name TEXT NOT NULL,
-    service_name TEXT NOT NULL,
-    event_rw TEXT NOT NULL,
-    access_key_id TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS blocks (
+    first INTEGER PRIMARY KEY,
+    n INTEGER NOT NULL,
+    tmin INTEGER NOT NULL,
+    tmax INTEGER NOT NULL,
+    ends BLOB NOT NULL,
     body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (
     size INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, note TEXT NOT NULL);
@@ -431,6 +512,7 @@ fn decode_frontier(bytes: &[u8]) -> Result<Frontier, AuditError> {
 pub struct StoreLeaves<'c> {
     conn: &'c Connection,
     len: u64,
+    cache: crate::blocks::LeafCache,
 }
 
 impl std::fmt::Debug for StoreLeaves<'_> {
@@ -445,7 +527,11 @@ impl<'c> StoreLeaves<'c> {
     /// The first `len` leaves of the log behind `conn`.
     #[must_use]
     pub fn new(conn: &'c Connection, len: u64) -> Self {
-        Self { conn, len }
+        Self {
+            conn,
+            len,
+            cache: crate::blocks::LeafCache::default(),
+        }
     }
 }
 
@@ -461,9 +547,7 @@ impl LeafHashes for StoreLeaves<'_> {
     }
 
     fn leaf_hash(&self, index: u64) -> Result<Hash, rusqlite::Error> {
-        self.conn
-            .prepare_cached("SELECT hash FROM leaves WHERE idx = ?1")?
-            .query_row([to_i64(index)], |r| r.get::<_, [u8; 32]>(0))
+        self.cache.leaf(self.conn, index)
     }
 
     fn subtree_hash(&self, level: u32, index: u64) -> Result<Option<Hash>, rusqlite::Error> {
@@ -544,6 +628,7 @@ fn drain(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Msg>) {
 struct WriterState {
     conn: Connection,
     tree: Tree,
+    blocks: crate::blocks::BlockBuilder,
     shared: Arc<Shared>,
     index_tx: std::sync::mpsc::Sender<IndexMsg>,
 }
@@ -636,7 +721,7 @@ impl WriterState {
     /// Commits one batch; returns true when asked to stop.
     fn process(&mut self, batch: &mut Vec<Msg>, completed: &mut Vec<(u32, u64, Hash)>) -> bool {
         let saved = self.tree.clone();
-        let mut rows: Vec<EventRow> = Vec::with_capacity(batch.len());
+        let mut rows: Vec<Box<EventRow>> = Vec::with_capacity(batch.len());
         let mut row_acks: Vec<oneshot::Sender<Result<u64, AuditError>>> =
             Vec::with_capacity(batch.len());
         // (number of rows queued before the request, ack)
@@ -647,7 +732,7 @@ impl WriterState {
         for msg in batch.drain(..) {
             match msg {
                 Msg::Append { row, ack } => {
-                    rows.push(*row);
+                    rows.push(row);
                     row_acks.push(ack);
                 }
                 // A checkpoint covers every append queued before it.
@@ -684,10 +769,16 @@ impl WriterState {
                     let _ = ack.send(Ok(first_index + i as u64));
                 }
                 if !rows.is_empty() {
+                    // The rows go to the indexer, which may hold them for a while to
+                    // gather a large flush: their bytes (the bulk of their memory) are
+                    // released now so that memory is reused at once.
                     let index_rows = rows
-                        .iter_mut()
+                        .into_iter()
                         .enumerate()
-                        .map(|(i, r)| IndexRow::take(r, first_index + i as u64))
+                        .map(|(i, mut r)| {
+                            r.body = Vec::new();
+                            IndexRow::new(first_index + i as u64, r)
+                        })
                         .collect();
                     if self.index_tx.send(IndexMsg::Rows(index_rows)).is_err() {
                         tracing::error!("the audit indexer stopped; lookups will miss new events");
@@ -716,7 +807,7 @@ impl WriterState {
 
     fn commit(
         &mut self,
-        rows: &[EventRow],
+        rows: &[Box<EventRow>],
         cp_at: &[usize],
         now: u64,
         completed: &mut Vec<(u32, u64, Hash)>,
@@ -726,17 +817,13 @@ impl WriterState {
         let shared = &self.shared;
         let tx = self.conn.transaction()?;
         {
-            let mut ins_event = tx.prepare_cached(
-                "INSERT INTO events (idx, event_id, time_s, account_id, user_name, event_name, service_name, event_rw, access_key_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            let mut ins_leaf =
-                tx.prepare_cached("INSERT INTO leaves (idx, hash) VALUES (?1, ?2)")?;
             let mut ins_sub = tx.prepare_cached(
                 "INSERT OR REPLACE INTO subtrees (level, idx, hash) VALUES (?1, ?2, ?3)",
             )?;
             let mut ins_cp = tx.prepare_cached(
                 "INSERT OR IGNORE INTO checkpoints (size, timestamp, note) VALUES (?1, ?2, ?3)",
             )?;
+            let blocks = &mut self.blocks;
             let mut cps = cp_at.iter().peekable();
             for (i, row) in rows.iter().enumerate() {
                 while cps.next_if(|at| **at == i).is_some() {
@@ -748,22 +835,14 @@ impl WriterState {
                     ])?;
                     signed.push(cp);
                 }
-                let idx = to_i64(tree.size);
-                ins_event.execute(params![
-                    idx,
-                    row.event_id,
-                    row.time_s,
-                    row.account_id,
-                    row.user_name,
-                    row.event_name,
-                    row.service_name,
-                    row.event_rw,
-                    row.access_key_id,
-                    row.body,
-                ])?;
-                ins_leaf.execute(params![idx, row.leaf])?;
+                if blocks.full() {
+                    blocks.flush(&tx)?;
+                }
+                blocks.push(tree.size, row.time_s, &row.body, &row.leaf);
                 tree.push_leaf(row.leaf, completed);
             }
+            // A block never spans two commits: a crash keeps whole blocks only.
+            blocks.flush(&tx)?;
             for _ in cps {
                 let cp = tree.sign(shared, now)?;
                 ins_cp.execute(params![
@@ -779,7 +858,12 @@ impl WriterState {
             tx.prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES ('frontier', ?1)")?
                 .execute([encode_frontier(tree.size, &tree.stack)])?;
         }
-        tx.commit()?;
+        let committed = tx.commit();
+        if committed.is_err() {
+            // Drop a half-built block of the failed transaction.
+            self.blocks = crate::blocks::BlockBuilder::default();
+        }
+        committed?;
         Ok(())
     }
 }
@@ -811,19 +895,7 @@ impl AuditLog {
         // fsyncs the database file, which would stall every caller in the batch); the
         // checkpointer thread does it alongside (see `spawn_checkpointer`).
         conn.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
-        let old_format: bool = conn
-            .query_row(
-                "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'seq'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)?;
-        if old_format {
-            return Err(AuditError::Storage(format!(
-                "{} was written by an older Cloudward (no Merkle log); move it aside",
-                path.display()
-            )));
-        }
+        check_layout(&conn, &path)?;
         conn.execute_batch(SCHEMA)?;
         let now = now_unix(clock.as_ref());
         let origin = {
@@ -868,11 +940,7 @@ impl AuditLog {
             Some(bytes) => decode_frontier(&bytes)?,
             None => Frontier::new(),
         };
-        let leaves: u64 = conn
-            .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| u64::try_from(n).unwrap_or(0))?;
+        let leaves = crate::blocks::stored_leaves(&conn)?;
         if leaves != frontier.size() {
             return Err(AuditError::Integrity(format!(
                 "the log holds {leaves} leaves but its frontier says {}",
@@ -909,6 +977,7 @@ impl AuditLog {
             store,
             runtime: tokio::runtime::Handle::try_current().ok(),
             indexed: AtomicU64::new(0),
+            index_wanted: AtomicU64::new(0),
         });
         let (index_tx, index_rx) = std::sync::mpsc::channel();
         let indexer = crate::index::spawn(
@@ -925,6 +994,7 @@ impl AuditLog {
                 stack: frontier.nodes().to_vec(),
                 size: frontier.size(),
             },
+            blocks: crate::blocks::BlockBuilder::default(),
             shared: shared.clone(),
             index_tx,
         };
@@ -1079,8 +1149,25 @@ impl AuditLog {
         .await
     }
 
+    /// Runs a read of `audit-index.db` (attached as `ix`) after the indexer has caught up
+    /// with every event committed before this call.
+    pub async fn read_indexed<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, AuditError> + Send + 'static,
+    ) -> Result<T, AuditError> {
+        let shared = self.shared.clone();
+        let size = self.size();
+        self.read(move |c| {
+            if !crate::index::wait_for(&shared, size, INDEX_WAIT) {
+                tracing::warn!("audit index is behind; the answer may miss recent events");
+            }
+            f(c)
+        })
+        .await
+    }
+
     /// Tells the indexer that events below `end` were purged.
-    pub(crate) fn index_purged(&self, end: i64) {
+    pub(crate) fn index_purged(&self, end: u64) {
         let _ = self.tx.blocking_send(Msg::IndexPurge(end));
     }
 
@@ -1156,15 +1243,12 @@ impl AuditLog {
         let shared = self.shared.clone();
         let found: Option<(u64, String)> = self
             .read(move |c| {
-                crate::index::wait_for(&shared, shared.committed.load(Ordering::Acquire), INDEX_WAIT);
-                let row: Option<(i64, String)> = c
-                    .query_row(
-                        "SELECT e.idx, e.account_id FROM ix.ix_id i JOIN events e ON e.idx = i.idx WHERE i.event_id = ?1",
-                        [&event_id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                Ok(row.map(|(i, a)| (u64::try_from(i).unwrap_or(0), a)))
+                crate::index::wait_for(
+                    &shared,
+                    shared.committed.load(Ordering::Acquire),
+                    INDEX_WAIT,
+                );
+                crate::index::find_event(c, &event_id)
             })
             .await?;
         let Some((index, account)) = found else {

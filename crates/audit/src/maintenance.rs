@@ -78,11 +78,12 @@ fn needs_checkpoint(log: &AuditLog) -> bool {
     }
 }
 
-/// First log index whose event is at or after `cutoff_s` (events are appended in
-/// receive order, so time grows with the index up to the commit skew of a batch).
-fn first_index_at(conn: &Connection, cutoff_s: i64) -> Result<Option<i64>, AuditError> {
+/// Start of the first block holding an event at or after `cutoff_s`: blocks before it
+/// are purgeable. Events are appended in receive order, so block times grow with the
+/// index up to the commit skew of a batch: a binary search over block starts.
+fn first_block_at(conn: &Connection, cutoff_s: i64) -> Result<Option<i64>, AuditError> {
     let bounds: Option<(i64, i64)> =
-        conn.query_row("SELECT MIN(idx), MAX(idx) FROM events", [], |r| {
+        conn.query_row("SELECT MIN(first), MAX(first) FROM blocks", [], |r| {
             Ok(
                 match (r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?) {
                     (Some(a), Some(b)) => Some((a, b)),
@@ -94,21 +95,25 @@ fn first_index_at(conn: &Connection, cutoff_s: i64) -> Result<Option<i64>, Audit
         return Ok(None);
     };
     let mut hi = max + 1;
-    let mut stmt =
-        conn.prepare_cached("SELECT time_s FROM events WHERE idx >= ?1 ORDER BY idx LIMIT 1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT first, tmax FROM blocks WHERE first >= ?1 ORDER BY first LIMIT 1",
+    )?;
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let t: Option<i64> = stmt.query_row([mid], |r| r.get(0)).optional()?;
-        match t {
-            Some(t) if t < cutoff_s => lo = mid + 1,
+        let row: Option<(i64, i64)> = stmt
+            .query_row([mid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match row {
+            Some((first, tmax)) if tmax < cutoff_s => lo = first + 1,
             _ => hi = mid,
         }
     }
     Ok(Some(lo))
 }
 
-/// Deletes queryable events older than `retention` (leaf hashes stay, so proofs and
-/// checkpoints keep working). Never deletes what a logging trail has yet to deliver.
+/// Deletes queryable events older than `retention`, whole blocks at a time (leaf hashes
+/// stay, so proofs and checkpoints keep working). Never deletes what a logging trail
+/// has yet to deliver.
 pub(crate) fn purge(
     log: &AuditLog,
     retention: Duration,
@@ -120,23 +125,31 @@ pub(crate) fn purge(
     let mut last_end = None;
     for _ in 0..max_chunks {
         let deleted = log.write_blocking(move |c| {
-            let Some(mut end) = first_index_at(c, cutoff)? else {
+            let Some(end) = first_block_at(c, cutoff)? else {
                 return Ok((0, 0));
             };
-            if let Some(cursor) = trails::min_logging_cursor(c)? {
-                end = end.min(i64::try_from(cursor).unwrap_or(i64::MAX));
-            }
+            let cursor = trails::min_logging_cursor(c)?
+                .map_or(i64::MAX, |v| i64::try_from(v).unwrap_or(i64::MAX));
             let start: Option<i64> =
-                c.query_row("SELECT MIN(idx) FROM events", [], |r| r.get(0))?;
+                c.query_row("SELECT MIN(first) FROM blocks", [], |r| r.get(0))?;
             let Some(start) = start else {
                 return Ok((0, 0));
             };
             let end = end.min(start + PURGE_CHUNK);
-            if end <= start {
+            // Whole blocks only, and none holding an event a trail has not delivered.
+            let (n, upto): (i64, Option<i64>) = c.query_row(
+                "SELECT COALESCE(SUM(n), 0), MAX(first + n) FROM blocks WHERE first < ?1 AND first + n <= ?2",
+                params![end, cursor],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let Some(upto) = upto else {
                 return Ok((0, 0));
-            }
-            let n = c.execute("DELETE FROM events WHERE idx < ?1", params![end])?;
-            Ok((n as u64, end))
+            };
+            c.execute(
+                "DELETE FROM blocks WHERE first < ?1 AND first + n <= ?2",
+                params![end, cursor],
+            )?;
+            Ok((u64::try_from(n).unwrap_or(0), u64::try_from(upto).unwrap_or(0)))
         })?;
         let (deleted, end) = deleted;
         total += deleted;
@@ -149,7 +162,7 @@ pub(crate) fn purge(
         last_end = Some(end);
     }
     // Quota used up: more may remain; the index is told once per call (its clean-up
-    // scans every index table).
+    // scans the posting table).
     if let Some(end) = last_end {
         log.index_purged(end);
     }

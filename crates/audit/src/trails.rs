@@ -345,19 +345,15 @@ fn deliver_one(log: &AuditLog, t: &Trail) -> Result<Option<(u64, u64)>, AuditErr
     let rw = t.event_rw.clone();
     let from = t.cursor;
     let rows: Vec<(u64, Vec<u8>)> = log.read_blocking(move |c| {
-        let mut stmt = c.prepare_cached(
-            "SELECT idx, account_id, event_rw, body FROM events WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
-        )?;
-        let mut rows = stmt.query(params![i(from), i(upto)])?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let account: String = r.get(1)?;
-            let event_rw: String = r.get(2)?;
-            if !accounts.contains(&account) || (rw != "All" && rw != event_rw) {
-                continue;
+        crate::blocks::for_each_event(c, from, upto, |idx, body| {
+            let f = crate::blocks::EventFields::parse(body)?;
+            let account = f.user_identity.account_id.as_deref().unwrap_or("");
+            if accounts.iter().any(|a| a == account) && (rw == "All" || rw == f.event_rw) {
+                out.push((idx, body.to_vec()));
             }
-            out.push((u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), r.get(3)?));
-        }
+            Ok(())
+        })?;
         Ok(out)
     })?;
     let base = delivery_base(&log.shared.options.delivery_root, t);

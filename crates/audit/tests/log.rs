@@ -12,6 +12,7 @@ mod common;
 use std::sync::Arc;
 
 use cloudward_audit::AuditLog;
+use cloudward_audit::blocks::{EventFields, read_events, stored_events};
 use cloudward_audit::export::export_data_dir;
 use cloudward_audit::log::{DB_FILE, StoreLeaves, open_reader};
 use cloudward_audit::lookup::{Attribute, LookupQuery};
@@ -76,14 +77,12 @@ fn concurrent_appends_get_dense_indices_and_proofs_verify() {
     // The stored tree equals an in-memory tree over the stored bodies.
     let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
     let mut mem = MemoryTree::new();
-    let mut stmt = conn
-        .prepare("SELECT body FROM events ORDER BY idx")
-        .unwrap();
-    let bodies: Vec<Vec<u8>> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let stored = read_events(&conn, 0, u64::MAX).unwrap();
+    assert_eq!(
+        stored.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        (0..1000).collect::<Vec<u64>>()
+    );
+    let bodies: Vec<Vec<u8>> = stored.into_iter().map(|(_, b)| b).collect();
     for b in &bodies {
         mem.append_data(b).unwrap();
     }
@@ -97,11 +96,7 @@ fn concurrent_appends_get_dense_indices_and_proofs_verify() {
     }
 
     // Inclusion proof through the log API, by event id.
-    let event_id: String = conn
-        .query_row("SELECT event_id FROM events WHERE idx = 777", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let event_id: String = EventFields::parse(&bodies[777]).unwrap().event_id;
     let p = rt
         .block_on(log.inclusion_proof(event_id.clone(), vec!["1000000000000001".into()], None))
         .unwrap();
@@ -177,9 +172,29 @@ fn an_edited_event_body_fails_export_verification_at_its_index() {
     drop(log);
     writer.join();
     let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    // Edit event 42 inside its block (same length, so the block stays well-formed).
+    let (first, ends, mut body): (i64, Vec<u8>, Vec<u8>) = conn
+        .query_row(
+            "SELECT first, ends, body FROM blocks WHERE first <= 42 ORDER BY first DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let end_of = |i: i64| -> usize {
+        if i < 0 {
+            return 0;
+        }
+        let at = i as usize * 4;
+        u32::from_le_bytes(ends[at..at + 4].try_into().unwrap()) as usize
+    };
+    let (start, end) = (end_of(42 - first - 1), end_of(42 - first));
+    let text = String::from_utf8(body[start..end].to_vec()).unwrap();
+    let edited = text.replace("GetUser", "GetUsex");
+    assert_ne!(edited, text);
+    body[start..end].copy_from_slice(edited.as_bytes());
     conn.execute(
-        "UPDATE events SET body = CAST(replace(CAST(body AS TEXT), 'GetUser', 'GetUsr') AS BLOB) WHERE idx = 42",
-        [],
+        "UPDATE blocks SET body = ?1 WHERE first = ?2",
+        rusqlite::params![body, first],
     )
     .unwrap();
     drop(conn);
@@ -411,9 +426,7 @@ fn retention_purges_events_but_keeps_proofs() {
     let purged = log.purge_now().unwrap();
     assert_eq!(purged, 100);
     let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
-    let left: i64 = conn
-        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
-        .unwrap();
+    let left = stored_events(&conn).unwrap().0;
     assert_eq!(left, 20);
     // Leaves stay: proofs for purged positions still reach the signed root.
     let src = StoreLeaves::new(&conn, cp.checkpoint.size);

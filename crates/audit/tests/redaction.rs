@@ -97,12 +97,10 @@ fn every_declared_secret_is_redacted_in_requests_and_responses() {
     drop(log);
     writer.join();
     let conn = open_reader(&dir.path().join(DB_FILE)).unwrap();
-    let bodies: Vec<String> = conn
-        .prepare("SELECT CAST(body AS TEXT) FROM events")
+    let bodies: Vec<String> = cloudward_audit::blocks::read_events(&conn, 0, u64::MAX)
         .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+        .into_iter()
+        .map(|(_, b)| String::from_utf8(b).unwrap())
         .collect();
     assert_eq!(bodies.len(), declared.len());
     for (body, spec) in bodies.iter().zip(&declared) {

@@ -166,15 +166,13 @@ fn sigkill_under_load_loses_no_acknowledged_event_and_the_log_verifies() {
     let db = data.path().join("audit.db");
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        let ids: HashSet<String> = conn
-            .prepare("SELECT body FROM events")
-            .unwrap()
-            .query_map([], |r| r.get::<_, Vec<u8>>(0))
-            .unwrap()
-            .map(|b| {
-                let b = b.unwrap();
+        // Events are stored in blocks: read them back through the audit crate's reader.
+        let stored = cloudward_audit::blocks::read_events(&conn, 0, u64::MAX).unwrap();
+        let ids: HashSet<String> = stored
+            .iter()
+            .map(|(_, b)| {
                 // No partial record: every stored body is a complete canonical event.
-                let e = cloudward_trail::RedactedEvent::from_canonical_bytes(&b).unwrap();
+                let e = cloudward_trail::RedactedEvent::from_canonical_bytes(b).unwrap();
                 e.event().request_id.clone()
             })
             .collect();
@@ -188,13 +186,28 @@ fn sigkill_under_load_loses_no_acknowledged_event_and_the_log_verifies() {
             missing.len(),
             &missing[..missing.len().min(5)]
         );
-        let (events, leaves, max): (i64, i64, i64) = conn
+        let events = stored.len() as i64;
+        let leaves = cloudward_audit::blocks::stored_leaves(&conn).unwrap() as i64;
+        let (chunk_leaves, chunks_end): (i64, i64) = conn
             .query_row(
-                "SELECT (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM leaves), (SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves)",
+                "SELECT COALESCE(SUM(length(hashes) / 32), 0), COALESCE(MAX(first + length(hashes) / 32), 0) FROM leaf_chunks",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
+        assert_eq!(
+            chunk_leaves, leaves,
+            "leaf chunks do not overlap or leave gaps"
+        );
+        let max = chunks_end;
+        // Stored event indices are dense.
+        assert!(
+            stored
+                .iter()
+                .enumerate()
+                .all(|(i, (idx, _))| *idx == i as u64),
+            "event indices are dense"
+        );
         assert_eq!(
             events, leaves,
             "every event has its leaf and no leaf lacks its event"

@@ -1,4 +1,5 @@
-//! Official-SDK compatibility: the real `cloudward` binary answers ActionTrail (`LookupEvents`, trails)
+//! Official-SDK compatibility: the real `cloudward` binary answers ActionTrail (`LookupEvents`, trails,
+//! `GetAccessKeyLastUsed*`)
 //! from `alibabacloud-actiontrail20200706` (tea V3 and V2 signing), including
 //! their error handling. The Python side is `tests/sdk/test_actiontrail.py`.
 //!

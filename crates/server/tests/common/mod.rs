@@ -422,20 +422,17 @@ pub fn map(params: &[(&str, &str)]) -> BTreeMap<String, String> {
 /// Every audit event in log order: (`event_name` column, canonical event parsed, raw json).
 pub fn audit_events(data_dir: &Path) -> Vec<(String, Value, String)> {
     let conn = rusqlite::Connection::open(data_dir.join("audit.db")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT event_name, CAST(body AS TEXT) FROM events ORDER BY idx")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    // Events are stored in blocks (docs/audit.md, "Storage").
+    cloudward_audit::blocks::read_events(&conn, 0, u64::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(_, bytes)| {
+            let raw = String::from_utf8(bytes).unwrap();
+            let value: Value = serde_json::from_str(&raw).unwrap();
+            let name = value["eventName"].as_str().unwrap().to_owned();
+            (name, value, raw)
         })
-        .unwrap();
-    rows.map(|row| {
-        let (name, raw) = row.unwrap();
-        let value: Value = serde_json::from_str(&raw).unwrap();
-        (name, value, raw)
-    })
-    .collect()
+        .collect()
 }
 
 /// Every byte of the audit database files, for "the secret is nowhere" checks.
