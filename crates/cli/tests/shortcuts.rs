@@ -229,6 +229,42 @@ fn key_rotation_and_quarantine_commands() {
     let listed = ok(with_profiles(&config).args(["ram", "quarantined", "-o", "json"]));
     assert!(!listed.contains(&new), "{listed}");
 
+    // The key audit view, from the trail: what the newest key touched.
+    let mut audit = serde_json::Value::Null;
+    for _ in 0..50 {
+        let text =
+            ok(with_profiles(&config).args(["ram", "key-audit", "--user", "dev", "-o", "json"]));
+        audit = serde_json::from_str(&text).unwrap();
+        let services = &audit[0]["Services"];
+        if services.as_array().is_some_and(|s| !s.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(audit[0]["AccessKeyId"], newest.as_str());
+    let ram = audit[0]["Services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["ServiceName"] == "Ram")
+        .unwrap_or_else(|| panic!("no Ram usage: {audit}"))
+        .clone();
+    assert!(
+        ram["Actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["Name"] == "CreateUser"),
+        "{ram}"
+    );
+    assert_eq!(ram["SourceIps"][0]["Name"], "127.0.0.1", "{ram}");
+    let table = ok(with_profiles(&config).args(["ram", "key-audit", "--user", "dev"]));
+    assert!(
+        table.contains(&newest) && table.contains("CreateUser"),
+        "{table}"
+    );
+
     let report = ok(with_profiles(&config).args(["ram", "idle-report", "-o", "json"]));
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["DryRun"], true);
