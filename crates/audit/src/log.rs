@@ -38,7 +38,7 @@ pub const MIN_CACHED_LEVEL: u32 = 4;
 /// Most messages handled in one transaction.
 const MAX_BATCH: usize = 8192;
 /// How long the writer waits for more callers once a batch has started to form.
-const GATHER: Duration = Duration::from_micros(400);
+const GATHER: Duration = Duration::from_micros(150);
 /// Schema version stored in `meta` (2: events in blocks, leaf hashes in chunks).
 const SCHEMA_VERSION: &str = "2";
 /// File name inside the data directory.

@@ -56,6 +56,21 @@ pub fn profile_path() -> anyhow::Result<PathBuf> {
 }
 
 impl ProfileFile {
+    /// The profile a command uses: `--profile`, else `CLOUDWARD_PROFILE`, else the file's
+    /// current one, else `default`.
+    pub fn chosen_name(&self, explicit: Option<&str>) -> String {
+        explicit
+            .map(str::to_owned)
+            .or_else(|| std::env::var("CLOUDWARD_PROFILE").ok())
+            .unwrap_or_else(|| {
+                if self.current.is_empty() {
+                    "default".to_owned()
+                } else {
+                    self.current.clone()
+                }
+            })
+    }
+
     /// Reads the file, or an empty one if it does not exist.
     pub fn load() -> anyhow::Result<Self> {
         let path = profile_path()?;
@@ -105,16 +120,7 @@ impl ProfileFile {
 pub fn resolve_profile(name: Option<&str>) -> anyhow::Result<Profile> {
     let env = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok());
     let file = ProfileFile::load()?;
-    let chosen = name
-        .map(str::to_owned)
-        .or_else(|| std::env::var("CLOUDWARD_PROFILE").ok())
-        .unwrap_or_else(|| {
-            if file.current.is_empty() {
-                "default".to_owned()
-            } else {
-                file.current.clone()
-            }
-        });
+    let chosen = file.chosen_name(name);
     let mut profile = file.profiles.get(&chosen).cloned().unwrap_or_default();
     if name.is_some() && !file.profiles.contains_key(&chosen) {
         bail!(

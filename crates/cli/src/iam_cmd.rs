@@ -571,16 +571,7 @@ async fn rotate_key(
     // from environment variables cannot be switched for the user.
     let file = ProfileFile::load()?;
     let target_profile = if own_key {
-        let name = profile_name
-            .map(str::to_owned)
-            .or_else(|| std::env::var("CLOUDWARD_PROFILE").ok())
-            .unwrap_or_else(|| {
-                if file.current.is_empty() {
-                    "default".to_owned()
-                } else {
-                    file.current.clone()
-                }
-            });
+        let name = file.chosen_name(profile_name);
         match file.profiles.get(&name) {
             Some(p) if p.access_key_id == old_key => Some(name),
             _ => bail!(

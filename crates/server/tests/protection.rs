@@ -473,8 +473,8 @@ async fn idle_keys_are_reported_then_disabled_by_the_api() {
         .await
         .expect_ok();
     // Last use carries service, action and source address.
-    eventually("bob's last use", || async {
-        let last = call_at(
+    let last_used = || async {
+        call_at(
             &server,
             clock.now(),
             RAM,
@@ -483,7 +483,10 @@ async fn idle_keys_are_reported_then_disabled_by_the_api() {
             &root(),
         )
         .await
-        .expect_ok();
+        .expect_ok()
+    };
+    eventually("bob's last use", || async {
+        let last = last_used().await;
         last["AccessKeyLastUsed"]["ActionName"] == "GetCallerIdentity"
             && last["AccessKeyLastUsed"]["ServiceName"] == "Sts"
             && last["AccessKeyLastUsed"]["SourceIp"] == "127.0.0.1"
@@ -534,16 +537,7 @@ async fn idle_keys_are_reported_then_disabled_by_the_api() {
         .await
         .expect_ok();
     eventually("bob's new last use", || async {
-        let last = call_at(
-            &server,
-            clock.now(),
-            RAM,
-            "GetAccessKeyLastUsed",
-            &[("UserName", "bob"), ("UserAccessKeyId", &bob.access_key_id)],
-            &root(),
-        )
-        .await
-        .expect_ok();
+        let last = last_used().await;
         last["AccessKeyLastUsed"]["LastUsedDate"]
             == cloudward_iam::util::iso8601(
                 i64::try_from((at - OffsetDateTime::UNIX_EPOCH).whole_milliseconds()).unwrap(),
