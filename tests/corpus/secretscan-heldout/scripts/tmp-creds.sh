@@ -1,0 +1,5 @@
+# paste output of `aliyun sts AssumeRole` here while debugging
+export ALIBABA_CLOUD_ACCESS_KEY_ID="STS.9QG3G500O0PECCUlRCcw51FWa"
+export ALIBABA_CLOUD_ACCESS_KEY_SECRET="plVS6lckAgsVnA5fZbSovAT5CxnPotk2suPyIOaYROcT"
+export ALIBABA_CLOUD_SECURITY_TOKEN="CAISYanNM1O7vgq/mtP94a8pQ7ZQAhZpwWpiDz/mA7wgZo57CPsDdgTLKiFRd5VTY8K2HXtPaqvo3G8RkORqkUyfT1VcoquuBL5MGoJVroCJzFIfAk4fz/wE2vqyIo4+VLDUaKSdgJ7IHmZMZ49ZpTW+eaXjb/vhbSifnp4nchtH/aYayiNbmHeNYkgjCboWLuTu+raIy7eSnhLmSZyExnI7AaacHD1xReaPr4YXy7Cu0IGrY7V8Ceavor68T6OXDH59KwhRihc2sVvJv4yVUGSIYBdOygUDzbH3wf7k8kYy4CGs=="
+aliyun oss ls oss://cw-logs --region cn-hangzhou
