@@ -275,7 +275,37 @@ pub(crate) fn is_secret_key(name: &str) -> bool {
     {
         return true;
     }
-    parts(name).last().is_some_and(|p| p == "sk")
+    let parts = parts(name);
+    // `OSS_ACCESS_KEY`, `accessKey`, `access_key` beside an `…_ID`: the old OSS SDKs name
+    // the secret so. Only 30/44-character random values get here, never the id itself.
+    let key_named = parts.last().is_some_and(|p| p == "key" || p == "accesskey")
+        && parts
+            .iter()
+            .any(|p| p == "access" || p == "accesskey" || p == "oss");
+    key_named || parts.last().is_some_and(|p| p == "sk")
+}
+
+/// Names that say nothing about what they hold (`<arg value="…"/>`, `val: …`): a value
+/// under one of them is treated like a bare value for positional pairing.
+pub(crate) fn is_generic_value_key(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "value" | "val" | "arg" | "param" | "constructor-arg"
+    )
+}
+
+/// Whether the token ends its line after a `Name:` prefix, as in a chat or ticket paste
+/// (`[10:31] Wang Wei: <value>`): nothing but blanks and quotes after it, a colon before it.
+pub(crate) fn is_trailing_after_colon(line: &str, start: usize, end: usize) -> bool {
+    let after_ok = line.get(end..).is_some_and(|rest| {
+        rest.bytes()
+            .all(|b| matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'`' | b'\r'))
+    });
+    let before = line
+        .get(..start)
+        .unwrap_or_default()
+        .trim_end_matches([' ', '\t', '"', '\'', '`']);
+    after_ok && (before.ends_with(':') || before.ends_with('：'))
 }
 
 /// A name under which something that is not an AccessKey secret is stored: digests,

@@ -42,7 +42,7 @@ use context::{
 pub use heuristics::{Weakness, shannon_entropy, weakness};
 
 /// How many lines apart an id and a named secret may be and still form a pair.
-pub const PAIR_WINDOW: usize = 6;
+pub const PAIR_WINDOW: usize = 12;
 
 /// Same-line secrets without a secret-like name pair only this close (in bytes) to the id.
 const POSITIONAL_REACH: usize = 200;
@@ -244,7 +244,9 @@ pub fn scan_lines(file: &str, lines: &[(usize, &str)], options: &ScanOptions) ->
                         li,
                         token,
                         named,
-                        bare: context::is_bare(line, token.start, token.end),
+                        bare: context::is_bare(line, token.start, token.end)
+                            || context::is_generic_value_key(key)
+                            || context::is_trailing_after_colon(line, token.start, token.end),
                         key: key.to_owned(),
                     });
                 }

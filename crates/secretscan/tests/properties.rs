@@ -9,7 +9,7 @@
 )]
 
 use cloudward_secretscan::{
-    ScanOptions, is_plausible_access_key_id, is_plausible_secret, preview, scan_text,
+    PAIR_WINDOW, ScanOptions, is_plausible_access_key_id, is_plausible_secret, preview, scan_text,
 };
 use proptest::prelude::*;
 
@@ -121,7 +121,8 @@ proptest! {
         kind in 0u8..14,
         upper in from_alphabet(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 30),
         hex in from_alphabet(b"0123456789abcdef", 64),
-        noise in proptest::collection::vec(noise_line(), 8..12),
+        // Farther apart than the pairing window (the id line + noise + the secret line).
+        noise in proptest::collection::vec(noise_line(), PAIR_WINDOW..PAIR_WINDOW + 6),
     ) {
         let body = id.trim_start_matches("LTAI").trim_start_matches("STS.");
         let permanent = id.starts_with("LTAI");
