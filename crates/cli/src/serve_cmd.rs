@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// Seconds between checks of the security-notification outbox [default: 5].
     #[arg(long, env = "CLOUDWARD_NOTIFY_POLL_SECS")]
     notify_poll_secs: Option<u64>,
+    /// Let security webhooks reach loopback, private and link-local addresses (by default
+    /// only public addresses: tenant administrators choose the URLs).
+    #[arg(long, env = "CLOUDWARD_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
 }
 
 fn parse_durability(text: &str) -> Result<AuditDurability, String> {
@@ -99,6 +103,7 @@ struct FileConfig {
     shutdown_grace_secs: Option<u64>,
     idle_sweep_secs: Option<u64>,
     notify_poll_secs: Option<u64>,
+    webhook_allow_private: Option<bool>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -142,6 +147,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(durability) = args.audit_durability.or(file.audit_durability) {
         config.audit_durability = durability;
     }
+    config.webhook_allow_private_addresses =
+        args.webhook_allow_private || file.webhook_allow_private.unwrap_or(false);
     if let Some(secs) = args.idle_sweep_secs.or(file.idle_sweep_secs) {
         config.idle_sweep_interval = Duration::from_secs(secs);
     }

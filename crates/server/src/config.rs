@@ -65,6 +65,9 @@ pub struct ServerConfig {
     pub idle_sweep_interval: Duration,
     /// How often the outbox of security notifications is checked for due deliveries.
     pub notification_poll_interval: Duration,
+    /// Whether security webhooks may reach loopback, private and link-local addresses
+    /// (off: tenant administrators choose the URLs).
+    pub webhook_allow_private_addresses: bool,
 }
 
 impl ServerConfig {
@@ -87,6 +90,7 @@ impl ServerConfig {
             credential_cache_ttl: Duration::from_secs(5),
             idle_sweep_interval: Duration::from_secs(3600),
             notification_poll_interval: Duration::from_secs(5),
+            webhook_allow_private_addresses: false,
         }
     }
 

@@ -6,6 +6,7 @@
 //! disabled something, so an auditor sees every automatic change beside the API calls.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,20 +24,84 @@ use tokio::task::JoinHandle;
 use crate::App;
 
 /// Sends webhooks with reqwest: no redirects (a webhook answers where it was told to),
-/// a short timeout, and nothing of the response kept beyond its status.
+/// no proxy, a short timeout, and nothing of the response kept beyond its status.
+///
+/// Webhook URLs are chosen by tenant administrators, so by default they may only reach
+/// public addresses: a name that resolves to loopback, private, link-local (cloud metadata
+/// at 169.254.169.254), shared or unique-local space is refused, checked on the addresses
+/// actually connected to (a resolver that filters them), so DNS rebinding cannot slip past.
 pub struct HttpWebhookSender {
     client: reqwest::Client,
+    allow_private: bool,
+}
+
+/// Whether `ip` is an address a tenant's webhook may reach.
+pub fn is_public_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80) // link local
+        }
+    }
+}
+
+/// Resolves webhook host names and keeps only public addresses.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public_address(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err("the webhook host has no public address".into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(found.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 impl HttpWebhookSender {
-    /// A sender with a 10-second timeout.
-    pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// A sender with a 10-second timeout; `allow_private` lifts the public-address rule
+    /// (an operator's choice, e.g. for an in-house receiver).
+    pub fn new(allow_private: bool) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("cloudward-notifier/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { client })
+            .no_proxy()
+            .user_agent(concat!("cloudward-notifier/", env!("CARGO_PKG_VERSION")));
+        if !allow_private {
+            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        }
+        Ok(Self {
+            client: builder.build()?,
+            allow_private,
+        })
     }
 }
 
@@ -48,6 +113,20 @@ impl WebhookSender for HttpWebhookSender {
         body: Vec<u8>,
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
+            // An address literal bypasses the resolver: check it here.
+            if !self.allow_private
+                && let Ok(parsed) = reqwest::Url::parse(url)
+            {
+                let literal = parsed.host_str().and_then(|h| {
+                    h.trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .parse::<IpAddr>()
+                        .ok()
+                });
+                if literal.is_some_and(|ip| !is_public_address(ip)) {
+                    return Err("address not allowed (not public)".to_owned());
+                }
+            }
             let mut request = self.client.post(url).body(body);
             for (name, value) in headers {
                 request = request.header(name, value);
@@ -56,7 +135,11 @@ impl WebhookSender for HttpWebhookSender {
                 Ok(response) if response.status().is_success() => Ok(()),
                 Ok(response) => Err(format!("HTTP {}", response.status().as_u16())),
                 Err(err) if err.is_timeout() => Err("timeout".to_owned()),
-                Err(err) if err.is_connect() => Err("connection failed".to_owned()),
+                Err(err) if err.is_connect() => Err(if self.allow_private {
+                    "connection failed".to_owned()
+                } else {
+                    "connection failed (or the host has no public address)".to_owned()
+                }),
                 Err(_) => Err("request failed".to_owned()),
             }
         })
@@ -179,7 +262,7 @@ async fn record_system_event(
 }
 
 async fn notification_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
-    let sender = match HttpWebhookSender::new() {
+    let sender = match HttpWebhookSender::new(app.config.webhook_allow_private_addresses) {
         Ok(sender) => sender,
         Err(err) => {
             tracing::error!(error = %err, "cannot build the webhook client; security notifications stay queued");

@@ -214,6 +214,8 @@ async fn quarantine_blocks_high_risk_actions_keeps_reads_and_notifies() {
     let tmp = tempfile::tempdir().unwrap();
     let mut config = common::config(tmp.path());
     config.notification_poll_interval = Duration::from_millis(200);
+    // The receiver is on loopback, which tenant webhooks may not reach by default.
+    config.webhook_allow_private_addresses = true;
     let server = common::start_with(config, true).await.unwrap();
     let now = OffsetDateTime::now_utc();
 
@@ -684,5 +686,89 @@ fn default_high_risk_list_covers_every_write_and_no_read() {
                 assert!(!high, "{} only reads but is high-risk", spec.ram_action);
             }
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_may_not_reach_private_addresses_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = common::config(tmp.path());
+    config.notification_poll_interval = Duration::from_millis(200);
+    assert!(
+        !config.webhook_allow_private_addresses,
+        "the default must be off"
+    );
+    let server = common::start_with(config, true).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    let (hook_url, deliveries) = webhook_receiver().await;
+    let victim = user_with_key(&server, now, "victim", None).await;
+
+    // An address literal, then a name that resolves to loopback.
+    let by_name = hook_url.replace("127.0.0.1", "localhost");
+    for (url, action, expected_error) in [
+        (hook_url.as_str(), "QuarantineAccessKey", "not public"),
+        (
+            by_name.as_str(),
+            "LiftAccessKeyQuarantine",
+            "no public address",
+        ),
+    ] {
+        ram(
+            &server,
+            "SetSecurityContacts",
+            &[("WebhookUrl", url)],
+            &root(),
+        )
+        .await
+        .expect_ok();
+        ram(
+            &server,
+            action,
+            &[("UserAccessKeyId", &victim.access_key_id)],
+            &root(),
+        )
+        .await
+        .expect_ok();
+        eventually("a refused delivery attempt", || async {
+            let notes = ram(&server, "ListSecurityNotifications", &[], &root())
+                .await
+                .expect_ok();
+            let newest = &notes["Notifications"]["Notification"][0];
+            newest["Attempts"].as_i64().unwrap_or(0) >= 1
+                && newest["Status"] == "Pending"
+                && newest["LastError"]
+                    .as_str()
+                    .is_some_and(|e| e.contains(expected_error))
+        })
+        .await;
+    }
+    assert!(
+        deliveries.lock().unwrap().is_empty(),
+        "a private address was reached"
+    );
+    server.stop().await.unwrap();
+}
+
+#[test]
+fn public_address_rule() {
+    use cloudward_server::protection::is_public_address;
+    for private in [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fd00::1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+    ] {
+        assert!(!is_public_address(private.parse().unwrap()), "{private}");
+    }
+    for public in ["8.8.8.8", "47.96.1.1", "2001:4860:4860::8888"] {
+        assert!(is_public_address(public.parse().unwrap()), "{public}");
     }
 }
