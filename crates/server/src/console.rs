@@ -579,13 +579,25 @@ pub async fn signout(
 ) -> Response {
     let req = read(&app, conn, request).await;
     let request_id = req.context.request_id.clone();
+    let mut principal = None;
     let result = async {
-        let (token, _) = current_session(&app, &req).await?;
+        let (token, subject) = current_session(&app, &req).await?;
+        principal = Some(subject.principal);
         check_csrf(&req, &token)?;
         signin::sign_out(&app.service, &token).await?;
         Ok::<(), ApiError>(())
     }
     .await;
+    // Invariant: ending a session is a state change like any other: one durable event.
+    let recorded = match signout_event(&app, principal.as_ref(), &result, &req.context) {
+        Ok(event) => app.audit.record(event, &[]).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = recorded {
+        tracing::error!(error = %err, request_id = %request_id, "sign-out audit event not recorded; failing the call");
+        return error_response(&app, &internal_error(), &request_id);
+    }
+    app.metrics.audit_event();
     match result {
         Err(err) => error_response(&app, &err, &request_id),
         Ok(()) => {
@@ -600,6 +612,37 @@ pub async fn signout(
             response
         }
     }
+}
+
+/// The `ConsoleSignout` event: the session's user when there was a session, anonymous
+/// otherwise; the outcome as for any call.
+fn signout_event(
+    app: &App,
+    principal: Option<&cloudward_service::Principal>,
+    result: &Result<(), ApiError>,
+    context: &RequestContext,
+) -> Result<ActionTrailEvent, cloudward_audit::AuditError> {
+    let ok = Value::Null;
+    let call = cloudward_audit::CallFacts {
+        spec: None,
+        version: None,
+        action: Some("ConsoleSignout"),
+        product: Some(SIGNIN_SERVICE_NAME),
+        caller: principal,
+        claimed_account: None,
+        claimed_access_key_id: None,
+        params: None,
+        result: result.as_ref().map(|()| &ok),
+        context,
+        region: &app.service.region,
+    };
+    let mut event = cloudward_audit::build_event(&call)?;
+    event.event_type = EventType::ConsoleSignin;
+    event.event_name = "ConsoleSignout".to_owned();
+    event.event_source = SIGNIN_EVENT_SOURCE.to_owned();
+    event.service_name = SIGNIN_SERVICE_NAME.to_owned();
+    event.event_rw = EventRw::Write;
+    Ok(event)
 }
 
 /// Parameters of a console call: `{"Version", "Action", "Parameters": {name: value}}`

@@ -472,6 +472,21 @@ async fn console_signin_end_to_end() {
         .collect();
     // wrong, plain, bind step, bind, reused bind, password, wrong code, code, password, code
     assert_eq!(signins.len(), 10, "{signins:#?}");
+    // Sign-out is audited too: the refused one (no CSRF token) and the real one.
+    let signouts: Vec<&Value> = events
+        .iter()
+        .filter(|(name, _, _)| name == "ConsoleSignout")
+        .map(|(_, event, _)| event)
+        .collect();
+    assert_eq!(signouts.len(), 2, "{signouts:#?}");
+    assert_eq!(
+        signouts[0]["errorCode"], "Console.InvalidCsrfToken",
+        "{:#?}",
+        signouts[0]
+    );
+    assert!(signouts[1]["errorCode"].is_null(), "{:#?}", signouts[1]);
+    assert_eq!(signouts[1]["userIdentity"]["type"], "ram-user");
+    assert_eq!(signouts[1]["eventType"], "ConsoleSignin");
     for event in &signins {
         assert_eq!(event["eventType"], "ConsoleSignin");
         // A used ticket names nobody: the account is not known from it any more.
