@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// only public addresses: tenant administrators choose the URLs).
     #[arg(long, env = "CLOUDWARD_WEBHOOK_ALLOW_PRIVATE")]
     webhook_allow_private: bool,
+    /// Console sign-in attempts allowed per source address per minute (0 = no limit)
+    /// [default: 30].
+    #[arg(long, env = "CLOUDWARD_SIGNIN_ATTEMPTS_PER_MINUTE")]
+    signin_attempts_per_minute: Option<u32>,
 }
 
 fn parse_durability(text: &str) -> Result<AuditDurability, String> {
@@ -104,6 +108,7 @@ struct FileConfig {
     idle_sweep_secs: Option<u64>,
     notify_poll_secs: Option<u64>,
     webhook_allow_private: Option<bool>,
+    signin_attempts_per_minute: Option<u32>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -146,6 +151,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(durability) = args.audit_durability.or(file.audit_durability) {
         config.audit_durability = durability;
+    }
+    if let Some(n) = args
+        .signin_attempts_per_minute
+        .or(file.signin_attempts_per_minute)
+    {
+        config.signin_attempts_per_minute = n;
     }
     config.webhook_allow_private_addresses =
         args.webhook_allow_private || file.webhook_allow_private.unwrap_or(false);

@@ -68,6 +68,8 @@ pub struct ServerConfig {
     /// Whether security webhooks may reach loopback, private and link-local addresses
     /// (off: tenant administrators choose the URLs).
     pub webhook_allow_private_addresses: bool,
+    /// Console sign-in attempts allowed per source address per minute (0: no limit).
+    pub signin_attempts_per_minute: u32,
 }
 
 impl ServerConfig {
@@ -91,6 +93,7 @@ impl ServerConfig {
             idle_sweep_interval: Duration::from_secs(3600),
             notification_poll_interval: Duration::from_secs(5),
             webhook_allow_private_addresses: false,
+            signin_attempts_per_minute: 30,
         }
     }
 

@@ -221,6 +221,24 @@ enum Step {
 }
 
 async fn run_step(app: &App, req: &Req, step: Step) -> Attempt {
+    // Before anything costly (the password hash): one address, a bounded rate.
+    if !app
+        .signin_limiter
+        .allow(req.context.source_ip, std::time::Instant::now())
+    {
+        return Attempt {
+            facts: signin::AttemptFacts {
+                step: step_name(step),
+                ..Default::default()
+            },
+            result: Err(ApiError::new(
+                "Throttling.Signin",
+                429,
+                "Too many sign-in attempts from this address; wait a minute and try again.",
+            )),
+            retry_ticket: None,
+        };
+    }
     let client = req.client();
     let body = match req.json() {
         Ok(body) => body,

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod limiter;
 pub mod metrics;
 pub mod nonce;
 pub mod protection;
@@ -81,6 +82,8 @@ pub struct App {
     pub audit: AuditLog,
     /// Metrics.
     pub metrics: Metrics,
+    /// Per-address limit on console sign-in attempts.
+    pub signin_limiter: limiter::SigninLimiter,
 }
 
 /// A server that has opened its store and bound its socket, ready to run.
@@ -185,6 +188,7 @@ impl Server {
             },
             audit,
             metrics: Metrics::default(),
+            signin_limiter: limiter::SigninLimiter::new(config.signin_attempts_per_minute),
             config,
         };
         Ok(Self {

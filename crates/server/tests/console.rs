@@ -629,3 +629,47 @@ fn signin_secret_fields_are_redacted() {
         assert_eq!(response["SessionId"], "cs-1");
     }
 }
+
+/// One source address gets a bounded number of sign-in attempts per minute (each costs a
+/// password hash); the refusal is cheap, documented and audited like any attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signin_attempts_are_rate_limited_per_address() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = common::config(tmp.path());
+    config.signin_attempts_per_minute = 3;
+    let server = common::start_with(config, true).await.unwrap();
+    let login = format!("nobody@{}", server.account_id);
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        let reply = post(
+            &server,
+            "/console/api/signin",
+            &json!({"LoginAccount": login, "Password": "Wrong-Passw0rd!"}),
+            None,
+            None,
+        )
+        .await;
+        codes.push((
+            reply.status,
+            reply.json()["Code"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(
+        codes,
+        vec![
+            (401, "Signin.Failed".to_owned()),
+            (401, "Signin.Failed".to_owned()),
+            (401, "Signin.Failed".to_owned()),
+            (429, "Throttling.Signin".to_owned()),
+        ]
+    );
+    let events = audit_events(&server.data_dir);
+    let throttled = events
+        .iter()
+        .filter(|(name, event, _)| {
+            name == "ConsoleSignin" && event["errorCode"] == "Throttling.Signin"
+        })
+        .count();
+    assert_eq!(throttled, 1);
+    server.stop().await.unwrap();
+}
