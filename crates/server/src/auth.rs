@@ -213,17 +213,14 @@ impl Authenticator {
             }
         }
         if matches!(credential.as_ref(), Credential::Key(_)) {
-            self.note_key_use(
-                &request.access_key_id,
-                KeyUse {
-                    at_ms: received_ms,
-                    service: cloudward_protocol::product_for_version(&request.version)
-                        .unwrap_or("")
-                        .to_owned(),
-                    action: request.action.chars().take(128).collect(),
-                    source_ip: context.source_ip.to_string(),
-                },
-            );
+            self.note_key_use(&request.access_key_id, received_ms, || KeyUse {
+                at_ms: received_ms,
+                service: cloudward_protocol::product_for_version(&request.version)
+                    .unwrap_or("")
+                    .to_owned(),
+                action: request.action.chars().take(128).collect(),
+                source_ip: context.source_ip.to_string(),
+            });
         }
         let mut context = context;
         let kind = match credential.as_ref() {
@@ -257,8 +254,8 @@ impl Authenticator {
 impl Authenticator {
     /// Records that a permanent key authenticated a request at `at_ms`, writing to the
     /// store in the background at most once per key per [`LAST_USE_RESOLUTION_MS`].
-    fn note_key_use(&self, access_key_id: &str, used: KeyUse) {
-        let at_ms = used.at_ms;
+    /// `used` builds the record only when it is due (it allocates; most requests skip it).
+    fn note_key_use(&self, access_key_id: &str, at_ms: i64, used: impl FnOnce() -> KeyUse) {
         let due = match self.last_use_written.lock() {
             Ok(mut map) => {
                 let last = map.get(access_key_id).copied().unwrap_or(i64::MIN);
@@ -275,6 +272,7 @@ impl Authenticator {
             Err(_) => false,
         };
         if due {
+            let used = used();
             let store = self.store.clone();
             let id = access_key_id.to_owned();
             tokio::spawn(async move {
