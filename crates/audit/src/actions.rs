@@ -203,14 +203,6 @@ pub fn actions() -> Vec<ActionSpec> {
     ACTIONS.to_vec()
 }
 
-fn internal() -> ApiError {
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
-}
-
 fn api_error(err: AuditError) -> ApiError {
     match err {
         AuditError::NotFound(what) => {
@@ -219,7 +211,7 @@ fn api_error(err: AuditError) -> ApiError {
         AuditError::Invalid(msg) => invalid("InvalidParameter", msg),
         other => {
             tracing::error!(error = %other, "audit service failed");
-            internal()
+            ApiError::internal()
         }
     }
 }
@@ -227,7 +219,7 @@ fn api_error(err: AuditError) -> ApiError {
 fn log_of(state: &ServiceState) -> Result<std::sync::Arc<AuditLog>, ApiError> {
     state.extension::<AuditLog>().ok_or_else(|| {
         tracing::error!("the audit log is not registered in ServiceState.extensions");
-        internal()
+        ApiError::internal()
     })
 }
 
@@ -263,7 +255,7 @@ async fn readable_accounts(
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "cannot list organization members");
-                internal()
+                ApiError::internal()
             })?;
         accounts.extend(
             members
@@ -370,7 +362,7 @@ fn lookup_events(call: Call<'_>) -> HandlerFuture<'_> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
                 tracing::error!(error = %e, "stored event is not JSON");
-                internal()
+                ApiError::internal()
             })?;
         let mut body = json!({
             "Events": events,
@@ -647,7 +639,7 @@ fn create_trail(call: Call<'_>) -> HandlerFuture<'_> {
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "directory look-up failed");
-                    internal()
+                    ApiError::internal()
                 })?;
             if mgmt.as_deref() != Some(account.as_str()) {
                 return Err(ApiError::new(
@@ -810,7 +802,7 @@ fn describe_trails(call: Call<'_>) -> HandlerFuture<'_> {
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "directory look-up failed");
-                    internal()
+                    ApiError::internal()
                 })?
         } else {
             None
@@ -1038,7 +1030,7 @@ fn rotate_checkpoint_key(call: Call<'_>) -> HandlerFuture<'_> {
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "meta look-up failed");
-                internal()
+                ApiError::internal()
             })?;
         if mgmt.as_deref() != Some(account.as_str()) {
             return Err(ApiError::new(

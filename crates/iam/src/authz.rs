@@ -349,9 +349,5 @@ pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
 
 fn internal(what: &str) -> ApiError {
     tracing::error!("{what}");
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
+    ApiError::internal()
 }

@@ -44,11 +44,7 @@ pub fn limit_exceeded(what: &str, message: impl Into<String>) -> ApiError {
 /// Storage failures: logged with detail, answered with a generic 500.
 pub fn store_error(err: cloudward_store::StoreError) -> ApiError {
     tracing::error!(error = %err, "store operation failed");
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
+    ApiError::internal()
 }
 
 /// A required, non-empty parameter.
@@ -175,13 +171,7 @@ pub fn now_ms(state: &cloudward_service::ServiceState) -> i64 {
 
 /// A new numeric id (users, roles, groups...): 16-19 digits, like Alibaba's.
 pub fn new_numeric_id() -> Result<String, ApiError> {
-    let bytes = cloudward_service::random_bytes::<8>().map_err(|_| {
-        ApiError::new(
-            "InternalError",
-            500,
-            "The request processing has failed due to some unknown error.",
-        )
-    })?;
+    let bytes = cloudward_service::random_bytes::<8>().map_err(|_| ApiError::internal())?;
     let n = u64::from_be_bytes(bytes) % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000;
     Ok(n.to_string())
 }
@@ -194,13 +184,4 @@ pub fn account(principal: &Principal) -> &str {
 /// `acs:ram::<account>:<relative>` for the caller's account.
 pub fn ram_arn(principal: &Principal, relative: &str) -> String {
     format!("acs:ram::{}:{relative}", principal.account_id)
-}
-
-/// The generic 500: internals go to the log, never to the client.
-pub fn internal_error() -> ApiError {
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
 }

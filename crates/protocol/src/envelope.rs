@@ -30,6 +30,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The generic `InternalError` (500): internals go to the log, never to the client.
+    pub fn internal() -> Self {
+        Self::new(
+            "InternalError",
+            500,
+            "The request processing has failed due to some unknown error.",
+        )
+    }
+
     /// An error without `AccessDeniedDetail`.
     pub fn new(code: impl Into<String>, http_status: u16, message: impl Into<String>) -> Self {
         ApiError {

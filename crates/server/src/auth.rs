@@ -59,7 +59,7 @@ impl CredentialCache {
         }
         let lookup_failed = |err: cloudward_store::StoreError| {
             tracing::error!(error = %err, "credential lookup failed");
-            internal_error()
+            ApiError::internal()
         };
         let record = if access_key_id.starts_with("STS.") {
             store
@@ -166,7 +166,7 @@ impl Authenticator {
         }
         let secret = self.secrets.open(sealed, aad.as_bytes()).map_err(|err| {
             tracing::error!(access_key_id = %aad, error = %err, "stored secret does not decrypt");
-            (internal_error(), partial.clone())
+            (ApiError::internal(), partial.clone())
         })?;
         request
             .verify(&secret)
@@ -282,13 +282,4 @@ impl Authenticator {
             });
         }
     }
-}
-
-/// The generic 500: internals go to the log, never to the client.
-pub fn internal_error() -> ApiError {
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
 }

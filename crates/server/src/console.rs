@@ -30,7 +30,6 @@ use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
 use crate::App;
-use crate::auth::internal_error;
 use crate::rpc::{self, ConnInfo, Outcome};
 
 /// Name of the session cookie.
@@ -406,7 +405,7 @@ async fn signin_step(app: Arc<App>, conn: ConnInfo, request: Request, step: Step
     let response = match recorded {
         Err(err) => {
             tracing::error!(error = %err, request_id = %request_id, "sign-in audit event not recorded; failing the step");
-            error_response(&app, &internal_error(), &request_id)
+            error_response(&app, &ApiError::internal(), &request_id)
         }
         Ok(_) => {
             app.metrics.audit_event();
@@ -613,7 +612,7 @@ pub async fn signout(
     };
     if let Err(err) = recorded {
         tracing::error!(error = %err, request_id = %request_id, "sign-out audit event not recorded; failing the call");
-        return error_response(&app, &internal_error(), &request_id);
+        return error_response(&app, &ApiError::internal(), &request_id);
     }
     app.metrics.audit_event();
     match result {

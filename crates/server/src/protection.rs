@@ -200,7 +200,7 @@ pub async fn sweep_all_accounts(app: &App) -> Result<usize, cloudward_protocol::
             .await
             .map_err(|err| {
                 tracing::error!(error = %err, "audit event of the idle sweep not recorded");
-                cloudward_iam::util::internal_error()
+                cloudward_protocol::ApiError::internal()
             })?;
         contacts::enqueue(
             store,

@@ -22,7 +22,7 @@ use cloudward_service::{ActionSpec, Authenticated, Call, Lookup, ReadWrite, Requ
 use serde_json::Value;
 
 use crate::App;
-use crate::auth::{PartialIdentity, internal_error};
+use crate::auth::PartialIdentity;
 
 /// Facts about the TCP/TLS connection a request came over.
 #[derive(Clone, Copy, Debug)]
@@ -150,7 +150,7 @@ pub(crate) async fn respond(
         Err(err) => {
             tracing::error!(error = %err, request_id = %request_id, "audit event not recorded; failing the call");
             let (ct, bytes) = render_error(
-                &internal_error(),
+                &ApiError::internal(),
                 &request_id,
                 &app.config.host_id,
                 None,

@@ -147,7 +147,7 @@ pub(super) fn set_security_contacts(call: Call<'_>) -> HandlerFuture<'_> {
                 (Zeroizing::new(given.to_owned()), false)
             }
             None => {
-                let bytes = random_bytes::<32>().map_err(|_| util::internal_error())?;
+                let bytes = random_bytes::<32>().map_err(|_| ApiError::internal())?;
                 (
                     Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)),
                     true,
@@ -158,7 +158,7 @@ pub(super) fn set_security_contacts(call: Call<'_>) -> HandlerFuture<'_> {
             .state
             .secrets
             .seal(secret.as_bytes(), secret_context(account_id).as_bytes())
-            .map_err(|_| util::internal_error())?;
+            .map_err(|_| ApiError::internal())?;
         let stored = json!({
             "WebhookUrl": url,
             "SealedWebhookSecret": base64::engine::general_purpose::STANDARD.encode(sealed),
@@ -292,7 +292,7 @@ pub async fn enqueue(
 }
 
 fn uuid_like() -> Result<String, ApiError> {
-    let b = random_bytes::<16>().map_err(|_| util::internal_error())?;
+    let b = random_bytes::<16>().map_err(|_| ApiError::internal())?;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     Ok(hex)
 }

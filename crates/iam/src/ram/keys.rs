@@ -15,14 +15,6 @@ use super::{
 };
 use crate::util::{self, entity_not_exist, invalid, limit_exceeded, optional, required};
 
-fn internal() -> ApiError {
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
-}
-
 /// Whose keys the call is about: `UserName`, or the caller itself.
 async fn owner(call: &Call<'_>) -> Result<AccessKeyOwner, ApiError> {
     if let Some(name) = optional(call.params, "UserName") {
@@ -64,15 +56,15 @@ pub(super) fn create_access_key(call: Call<'_>) -> HandlerFuture<'_> {
             AccessKeyOwner::Root => MAX_ACCESS_KEYS_ROOT,
             AccessKeyOwner::User { .. } => MAX_ACCESS_KEYS_PER_USER,
         };
-        let id = new_access_key_id(&random_bytes::<16>().map_err(|_| internal())?);
+        let id = new_access_key_id(&random_bytes::<16>().map_err(|_| ApiError::internal())?);
         let secret = Zeroizing::new(new_access_key_secret(
-            &random_bytes::<24>().map_err(|_| internal())?,
+            &random_bytes::<24>().map_err(|_| ApiError::internal())?,
         ));
         let sealed = call
             .state
             .secrets
             .seal(secret.as_bytes(), id.as_bytes())
-            .map_err(|_| internal())?;
+            .map_err(|_| ApiError::internal())?;
         let now = util::now_ms(call.state);
         let record = AccessKeyRecord {
             access_key_id: id.clone(),

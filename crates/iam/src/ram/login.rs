@@ -162,20 +162,12 @@ pub async fn password_policy_of(
     })
 }
 
-fn internal() -> ApiError {
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
-}
-
 /// Argon2id PHC string of a password.
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
-        .map_err(|_| internal())
+        .map_err(|_| ApiError::internal())
 }
 
 /// Whether `password` matches the PHC string (constant-time comparison inside `argon2`).

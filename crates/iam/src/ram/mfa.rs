@@ -22,14 +22,6 @@ pub(super) fn parse_serial(serial: &str) -> Option<(&str, &str)> {
     (!account.is_empty() && !name.is_empty()).then_some((account, name))
 }
 
-fn internal() -> ApiError {
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
-}
-
 fn device_not_exist() -> ApiError {
     entity_not_exist("VirtualMFADevice", "The virtual MFA device does not exist.")
 }
@@ -71,12 +63,12 @@ pub(super) fn create_virtual_mfa_device(call: Call<'_>) -> HandlerFuture<'_> {
         check_name(name, 64, "._-", "InvalidParameter.VirtualMFADeviceName")?;
         let acct = account(&call);
         let serial = format!("acs:ram::{acct}:mfa/{name}");
-        let seed = Zeroizing::new(random_bytes::<20>().map_err(|_| internal())?);
+        let seed = Zeroizing::new(random_bytes::<20>().map_err(|_| ApiError::internal())?);
         let sealed = call
             .state
             .secrets
             .seal(seed.as_slice(), serial.as_bytes())
-            .map_err(|_| internal())?;
+            .map_err(|_| ApiError::internal())?;
         let device = MfaDeviceRecord {
             account_id: acct.to_owned(),
             device_name: name.to_owned(),
@@ -210,7 +202,7 @@ pub(super) fn bind_mfa_device(call: Call<'_>) -> HandlerFuture<'_> {
             .state
             .secrets
             .open(&device.seed_ciphertext, device.serial_number.as_bytes())
-            .map_err(|_| internal())?;
+            .map_err(|_| ApiError::internal())?;
         let now = util::now_ms(call.state);
         let step = totp::step_at(now.div_euclid(1000));
         let Some(used_step) =

@@ -263,14 +263,6 @@ fn code_fail() -> ApiError {
     )
 }
 
-fn internal() -> ApiError {
-    ApiError::new(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
-}
-
 // ---------------------------------------------------------------------------------------
 // Secrets.
 
@@ -281,7 +273,7 @@ fn hex(bytes: &[u8]) -> String {
 /// 32 random bytes as URL-safe Base64 without padding.
 fn new_secret() -> Result<Zeroizing<String>, ApiError> {
     use base64::Engine as _;
-    let bytes = Zeroizing::new(random_bytes::<32>().map_err(|_| internal())?);
+    let bytes = Zeroizing::new(random_bytes::<32>().map_err(|_| ApiError::internal())?);
     Ok(Zeroizing::new(
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_slice()),
     ))
@@ -640,7 +632,7 @@ async fn create_signin_device(
                 .await
                 .map_err(util::store_error)?;
         } else {
-            let suffix = random_bytes::<3>().map_err(|_| internal())?;
+            let suffix = random_bytes::<3>().map_err(|_| ApiError::internal())?;
             name = format!(
                 "{}-{}",
                 name.chars().take(56).collect::<String>(),
@@ -649,11 +641,11 @@ async fn create_signin_device(
         }
     }
     let serial = format!("acs:ram::{acct}:mfa/{name}");
-    let seed = Zeroizing::new(random_bytes::<20>().map_err(|_| internal())?);
+    let seed = Zeroizing::new(random_bytes::<20>().map_err(|_| ApiError::internal())?);
     let sealed = state
         .secrets
         .seal(seed.as_slice(), serial.as_bytes())
-        .map_err(|_| internal())?;
+        .map_err(|_| ApiError::internal())?;
     let inserted = store
         .insert_mfa_device(
             &MfaDeviceRecord {
@@ -702,7 +694,7 @@ async fn issue_session(
 ) -> Result<Next, ApiError> {
     let store = &state.store;
     let token = new_secret()?;
-    let id = random_bytes::<16>().map_err(|_| internal())?;
+    let id = random_bytes::<16>().map_err(|_| ApiError::internal())?;
     let hours = subject.preference.login_session_duration.clamp(1, 24);
     let record = ConsoleSessionRecord {
         session_id: format!("cs-{}", hex(&id)),
@@ -827,7 +819,7 @@ fn device_seed(
         .secrets
         .open(&device.seed_ciphertext, device.serial_number.as_bytes())
         .map(|seed| Zeroizing::new(seed.to_vec()))
-        .map_err(|_| internal())
+        .map_err(|_| ApiError::internal())
 }
 
 /// Step 2a: a code of the bound MFA device.

@@ -211,13 +211,7 @@ fn account_name_used() -> ApiError {
 }
 
 fn cloudward_bootstrap_id() -> Result<String, ApiError> {
-    crate::bootstrap::new_account_id().map_err(|_| {
-        err(
-            "InternalError",
-            500,
-            "The request processing has failed due to some unknown error.",
-        )
-    })
+    crate::bootstrap::new_account_id().map_err(|_| ApiError::internal())
 }
 
 pub(crate) fn get_account(call: Call<'_>) -> HandlerFuture<'_> {

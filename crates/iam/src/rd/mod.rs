@@ -314,13 +314,7 @@ const ALNUM: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
 
 /// `<prefix><n random letters and digits>` (n ≤ 32), e.g. `fd-` + 10 for folders.
 pub(crate) fn random_id(prefix: &str, n: usize) -> Result<String, ApiError> {
-    let bytes = cloudward_service::random_bytes::<32>().map_err(|_| {
-        err(
-            "InternalError",
-            500,
-            "The request processing has failed due to some unknown error.",
-        )
-    })?;
+    let bytes = cloudward_service::random_bytes::<32>().map_err(|_| ApiError::internal())?;
     let mut id = String::with_capacity(prefix.len() + n);
     id.push_str(prefix);
     for b in bytes.iter().take(n) {

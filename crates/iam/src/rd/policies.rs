@@ -27,31 +27,23 @@ const SYSTEM_POLICY_FILES: &[&str] =
 const TYPE_SYSTEM: &str = "System";
 const TYPE_CUSTOM: &str = "Custom";
 
-fn internal() -> ApiError {
-    err(
-        "InternalError",
-        500,
-        "The request processing has failed due to some unknown error.",
-    )
-}
-
 /// The system control policies, as stored in every new directory.
 pub(crate) fn system_policies(now_ms: i64) -> Result<Vec<ControlPolicyRecord>, ApiError> {
     SYSTEM_POLICY_FILES
         .iter()
         .map(|text| {
-            let value: Value = serde_json::from_str(text).map_err(|_| internal())?;
+            let value: Value = serde_json::from_str(text).map_err(|_| ApiError::internal())?;
             let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
             let document = value
                 .get("PolicyDocument")
-                .ok_or_else(internal)?
+                .ok_or_else(ApiError::internal)?
                 .to_string();
             Ok(ControlPolicyRecord {
-                policy_id: field("PolicyId").ok_or_else(internal)?,
-                policy_name: field("PolicyName").ok_or_else(internal)?,
+                policy_id: field("PolicyId").ok_or_else(ApiError::internal)?,
+                policy_name: field("PolicyName").ok_or_else(ApiError::internal)?,
                 policy_type: TYPE_SYSTEM.to_owned(),
                 description: field("Description").unwrap_or_default(),
-                effect_scope: field("EffectScope").ok_or_else(internal)?,
+                effect_scope: field("EffectScope").ok_or_else(ApiError::internal)?,
                 document,
                 created_at_ms: now_ms,
                 updated_at_ms: now_ms,
