@@ -30,16 +30,13 @@ fn ok(cmd: &mut Command) -> String {
     stdout
 }
 
-#[test]
-fn identity_shortcuts_work_end_to_end() {
-    let data = tempdir();
-    let server = start(data.path(), ServeOpts::default());
-    let config = data.path().join("client.json");
+/// Saves the root key as the profile file's default profile.
+fn configure_root(config: &std::path::Path, endpoint: &str) {
     let configured = run_with_stdin(
-        with_profiles(&config).args([
+        with_profiles(config).args([
             "configure",
             "--endpoint",
-            &server.endpoint(),
+            endpoint,
             "--access-key-id",
             common::ROOT_ID,
             "--access-key-secret-stdin",
@@ -47,6 +44,14 @@ fn identity_shortcuts_work_end_to_end() {
         &format!("{ROOT_SECRET}\n"),
     );
     assert_eq!(outcome(&configured).0, Some(0));
+}
+
+#[test]
+fn identity_shortcuts_work_end_to_end() {
+    let data = tempdir();
+    let server = start(data.path(), ServeOpts::default());
+    let config = data.path().join("client.json");
+    configure_root(&config, &server.endpoint());
 
     ok(with_profiles(&config).args(["ram", "create-user", "alice", "--display-name", "Alice"]));
     ok(with_profiles(&config).args([
@@ -137,18 +142,7 @@ fn key_rotation_and_quarantine_commands() {
     let data = tempdir();
     let server = start(data.path(), ServeOpts::default());
     let config = data.path().join("client.json");
-    let configured = run_with_stdin(
-        with_profiles(&config).args([
-            "configure",
-            "--endpoint",
-            &server.endpoint(),
-            "--access-key-id",
-            common::ROOT_ID,
-            "--access-key-secret-stdin",
-        ]),
-        &format!("{ROOT_SECRET}\n"),
-    );
-    assert_eq!(outcome(&configured).0, Some(0));
+    configure_root(&config, &server.endpoint());
     ok(with_profiles(&config).args(["ram", "create-user", "dev"]));
     ok(with_profiles(&config).args([
         "ram",
