@@ -149,9 +149,29 @@ impl Store {
             AccessKeyOwner::Root => ("root", account_id),
             AccessKeyOwner::User { user_id, .. } => ("user", user_id.as_str()),
         };
+        self.keys_where(account_id, owner_kind, Some(owner_id))
+            .await
+    }
+
+    /// Every AccessKey of the account's RAM users (not the root identity's), for the
+    /// idle-credential sweep.
+    pub async fn list_user_access_keys_in_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<AccessKeyRecord>, StoreError> {
+        self.keys_where(account_id, "user", None).await
+    }
+
+    /// Keys of `owner_kind` in the account, of one owner when `owner_id` is given.
+    async fn keys_where(
+        &self,
+        account_id: &str,
+        owner_kind: &str,
+        owner_id: Option<&str>,
+    ) -> Result<Vec<AccessKeyRecord>, StoreError> {
         let rows = on_pool!(self, |pool| {
             let rows = sqlx::query(
-                "SELECT access_key_id, account_id, owner_kind, owner_id, owner_name, secret_ciphertext, status, created_at_ms, last_used_at_ms FROM access_keys WHERE account_id = $1 AND owner_kind = $2 AND owner_id = $3 ORDER BY created_at_ms, access_key_id",
+                "SELECT access_key_id, account_id, owner_kind, owner_id, owner_name, secret_ciphertext, status, created_at_ms, last_used_at_ms FROM access_keys WHERE account_id = $1 AND owner_kind = $2 AND ($3 IS NULL OR owner_id = $3) ORDER BY created_at_ms, access_key_id",
             )
             .bind(account_id)
             .bind(owner_kind)

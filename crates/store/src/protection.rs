@@ -8,7 +8,7 @@
 
 use sqlx::Row;
 
-use crate::{AccessKeyOwner, AccessKeyRecord, Store, StoreError, on_pool};
+use crate::{Store, StoreError, on_pool};
 
 /// SQL of migration 5 (same text on both backends).
 pub(crate) const MIGRATION: &str = "
@@ -230,39 +230,6 @@ impl Store {
             }
         });
         Ok(found)
-    }
-
-    /// Every AccessKey of the account's RAM users (not the root identity's), for the
-    /// idle-credential sweep.
-    pub async fn list_user_access_keys_in_account(
-        &self,
-        account_id: &str,
-    ) -> Result<Vec<AccessKeyRecord>, StoreError> {
-        let mut keys = Vec::new();
-        for owner_row in self.user_key_owners(account_id).await? {
-            keys.extend(self.list_access_keys(account_id, &owner_row).await?);
-        }
-        Ok(keys)
-    }
-
-    async fn user_key_owners(&self, account_id: &str) -> Result<Vec<AccessKeyOwner>, StoreError> {
-        let owners = on_pool!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT DISTINCT owner_id, owner_name FROM access_keys WHERE account_id = $1 AND owner_kind = 'user' ORDER BY owner_id",
-            )
-            .bind(account_id)
-            .fetch_all(pool)
-            .await?;
-            let mut owners = Vec::with_capacity(rows.len());
-            for row in rows {
-                owners.push(AccessKeyOwner::User {
-                    user_id: row.try_get(0)?,
-                    user_name: row.try_get(1)?,
-                });
-            }
-            owners
-        });
-        Ok(owners)
     }
 
     /// Ids of every account, for jobs that sweep all tenants one account at a time.
